@@ -1,0 +1,336 @@
+# Copyright 2026 The logocap_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+
+"""``logocap-weights``: fetch, cache, verify and locate the official LOGO-CAP checkpoints.
+
+The checkpoints are the LOGO-CAP authors' (``cherubicXN/logocap``, GitHub release
+``checkpoints``) and are subject to their terms; this tool only downloads them for the user.
+
+Cache layout (``~/.cache/logocap_ros`` by default; ``$LOGOCAP_CACHE_DIR`` or
+``$XDG_CACHE_HOME/logocap_ros`` override it, ``--cache-dir`` overrides both)::
+
+    logocap-hrnet-w32-coco.pth.tar     extracted, validated checkpoints
+    logocap-hrnet-w48-coco.pth.tar
+    manifest.json                      sha256, size, source URL of every file placed here
+    downloads/logocap.tar.gz(.part)    the release archive while it is being fetched
+
+Short names ``w32``/``w48`` given to the node or a CLI resolve to this cache through
+:func:`resolve_weights`.
+"""
+
+import argparse
+import datetime
+import json
+import os
+from pathlib import Path
+import sys
+import tarfile
+from typing import Dict, List, Optional
+
+from logocap_ros.tools import weights_archive
+from logocap_ros.tools.download import download_file, DownloadError
+from logocap_ros.tools.fileutil import atomic_write_text, sha256_file
+
+DEFAULT_URL_BASE = 'https://github.com/cherubicXN/logocap/releases/download/checkpoints'
+ARCHIVE_NAME = 'logocap.tar.gz'
+#: Short name -> checkpoint file name inside the release archive (located by name).
+CHECKPOINTS: Dict[str, str] = {
+    'w32': 'logocap-hrnet-w32-coco.pth.tar',
+    'w48': 'logocap-hrnet-w48-coco.pth.tar',
+}
+#: Known-good sha256 digests, by file name. The real values of the authors' release were not
+#: available when this was written, so every entry is ``None`` (= not checked). Fill in a
+#: digest (64 hex characters) to make every download and ``verify`` check it; until then the
+#: digests recorded in ``manifest.json`` at download time are what ``verify`` checks against.
+KNOWN_SHA256: Dict[str, Optional[str]] = {
+    ARCHIVE_NAME: None,
+    CHECKPOINTS['w32']: None,
+    CHECKPOINTS['w48']: None,
+}
+MANIFEST_NAME = 'manifest.json'
+
+
+class WeightsError(RuntimeError):
+    """Download, extraction or verification of the weights failed."""
+
+
+def default_cache_dir() -> Path:
+    """Return the weights cache folder from the environment (created on first download).
+
+    Order: ``$LOGOCAP_CACHE_DIR``, ``$XDG_CACHE_HOME/logocap_ros``, ``~/.cache/logocap_ros``.
+    """
+    explicit = os.environ.get('LOGOCAP_CACHE_DIR')
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get('XDG_CACHE_HOME')
+    base = Path(xdg).expanduser() if xdg else Path.home() / '.cache'
+    return base / 'logocap_ros'
+
+
+def cached_path(name: str, cache_dir: Optional[os.PathLike] = None) -> Path:
+    """Return where the checkpoint ``name`` (``'w32'``/``'w48'``) lives in the cache."""
+    key = name.lower()
+    if key not in CHECKPOINTS:
+        raise ValueError(f'unknown weights name {name!r}; expected one of {sorted(CHECKPOINTS)}')
+    return Path(cache_dir or default_cache_dir()) / CHECKPOINTS[key]
+
+
+def download_command(name: str, cache_dir: Optional[os.PathLike] = None) -> str:
+    """Return the exact shell command that downloads ``name`` into ``cache_dir``."""
+    cmd = f'logocap-weights download {name.lower()}'
+    if cache_dir is not None and Path(cache_dir) != default_cache_dir():
+        cmd += f' --cache-dir {cache_dir}'
+    return cmd
+
+
+def resolve_weights(name_or_path: os.PathLike,
+                    cache_dir: Optional[os.PathLike] = None) -> Path:
+    """Turn a weights argument (file path, or short name ``w32``/``w48``) into an existing path.
+
+    :param name_or_path: an existing file path, or ``'w32'``/``'w48'`` (case-insensitive)
+        for the cached official checkpoint.
+    :param cache_dir: cache folder; default :func:`default_cache_dir`.
+    :return: the checkpoint path (existing file).
+    :raises FileNotFoundError: with the exact download command when a short name is not in
+        the cache, or when the path does not exist.
+    """
+    text = os.fspath(name_or_path)
+    path = Path(text).expanduser()
+    if path.exists():
+        return path
+    if text.lower() in CHECKPOINTS:
+        target = cached_path(text, cache_dir)
+        if target.is_file():
+            return target
+        raise FileNotFoundError(
+            f'LOGO-CAP {text.upper()} weights are not downloaded yet (expected {target}). '
+            f'Run: {download_command(text, cache_dir)}')
+    raise FileNotFoundError(
+        f'weights file not found: {path}. Pass an existing .pth/.pth.tar file or a short '
+        f'name (w32, w48) after running: logocap-weights download w32')
+
+
+def load_manifest(cache_dir: Path) -> dict:
+    """Read ``manifest.json`` (empty manifest if absent or unreadable)."""
+    try:
+        data = json.loads((cache_dir / MANIFEST_NAME).read_text())
+    except (OSError, ValueError):
+        return {'version': 1, 'files': {}}
+    data.setdefault('files', {})
+    return data
+
+
+def _record(cache_dir: Path, name: str, path: Path, digest: str, source: str,
+            archive_sha256: str) -> None:
+    manifest = load_manifest(cache_dir)
+    manifest['files'][name] = {
+        'file': path.name, 'sha256': digest, 'size': path.stat().st_size, 'source': source,
+        'archive_sha256': archive_sha256,
+        'downloaded_at': datetime.datetime.now(datetime.timezone.utc).isoformat(
+            timespec='seconds'),
+    }
+    atomic_write_text(cache_dir / MANIFEST_NAME, json.dumps(manifest, indent=2) + '\n')
+
+
+def _is_good(cache_dir: Path, name: str) -> bool:
+    """Return True if the cached ``name`` exists and matches its recorded (and known) sha256."""
+    path = cached_path(name, cache_dir)
+    entry = load_manifest(cache_dir)['files'].get(name)
+    if not path.is_file() or not entry:
+        return False
+    digest = sha256_file(path)
+    known = KNOWN_SHA256.get(path.name)
+    return digest == entry.get('sha256') and (known is None or digest == known)
+
+
+def download(names: List[str], cache_dir: Optional[os.PathLike] = None,
+             url_base: str = DEFAULT_URL_BASE, force: bool = False, retries: int = 5,
+             backoff: float = 1.0, keep_archive: bool = False,
+             show_progress: bool = True) -> Dict[str, Path]:
+    """Make the checkpoints ``names`` available in the cache; return ``{name: path}``.
+
+    Files already present and matching the manifest are kept unless ``force``. The archive
+    is fetched (resuming a ``.part`` file), checked against :data:`KNOWN_SHA256`, and each
+    requested member is extracted to a temporary file, validated as a state dict and only
+    then renamed over the final name, so a good file is never replaced by a bad one.
+
+    :raises WeightsError: on any download, archive or validation failure.
+    """
+    cache = Path(cache_dir or default_cache_dir())
+    wanted = [n.lower() for n in names]
+    todo = [n for n in wanted if force or not _is_good(cache, n)]
+    for name in sorted(set(wanted) - set(todo)):
+        print(f'{name}: already downloaded and verified')
+    if todo:
+        _fetch_and_extract(todo, cache, url_base, retries, backoff, keep_archive, show_progress)
+    return {n: cached_path(n, cache) for n in wanted}
+
+
+def _fetch_and_extract(todo: List[str], cache: Path, url_base: str, retries: int,
+                       backoff: float, keep_archive: bool, show_progress: bool) -> None:
+    url = f'{url_base.rstrip("/")}/{ARCHIVE_NAME}'
+    archive = cache / 'downloads' / ARCHIVE_NAME
+    try:
+        if archive.is_file():
+            digest = sha256_file(archive)
+            known = KNOWN_SHA256.get(ARCHIVE_NAME)
+            if known and digest != known:
+                archive.unlink()
+        if not archive.is_file():
+            print(f'downloading {url}')
+            digest = download_file(url, archive, retries=retries, backoff=backoff,
+                                   expected_sha256=KNOWN_SHA256.get(ARCHIVE_NAME),
+                                   show_progress=show_progress)
+        members = {n: CHECKPOINTS[n] for n in todo}
+        extracted = weights_archive.extract_checkpoints(
+            archive, members, cache, KNOWN_SHA256, validate=validate_checkpoint)
+    except (DownloadError, weights_archive.ArchiveError, tarfile.TarError, OSError) as exc:
+        if archive.is_file() and not isinstance(exc, DownloadError):
+            archive.unlink()  # a corrupt archive must not be reused on the next run
+        raise WeightsError(str(exc)) from exc
+    for name, (path, file_digest) in extracted.items():
+        _record(cache, name, path, file_digest, url, digest)
+    if not keep_archive and archive.is_file():
+        archive.unlink()
+
+
+def validate_checkpoint(path: Path, arch: Optional[str] = None) -> None:
+    """Check that ``path`` loads as a model state dict (tensors only, no code execution).
+
+    Uses :func:`logocap_ros.core.checkpoint.load_state_dict` when available, else
+    ``torch.load(weights_only=True)``. When the architecture can be guessed from the tensors
+    and differs from ``arch``, that is an error too.
+
+    :raises ValueError: the file is not a loadable state dict (message says why).
+    """
+    try:
+        from logocap_ros.core.checkpoint import CheckpointError, guess_arch, load_state_dict
+    except ImportError:
+        _validate_with_torch(path)
+        return
+    try:
+        state = load_state_dict(path)
+    except CheckpointError as exc:
+        raise ValueError(str(exc)) from None
+    guessed = guess_arch(state)
+    if arch and guessed and guessed != arch:
+        raise ValueError(f'{path.name} holds {guessed.upper()} weights, expected {arch.upper()}')
+
+
+def _validate_with_torch(path: Path) -> None:
+    import torch
+    try:
+        obj = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as exc:  # torch raises many types for corrupt files
+        raise ValueError(f'{path.name} is not a loadable PyTorch file: {exc}') from None
+    if isinstance(obj, dict) and isinstance(obj.get('state_dict'), dict):
+        obj = obj['state_dict']
+    if not (isinstance(obj, dict) and obj
+            and all(isinstance(v, torch.Tensor) for v in obj.values())):
+        raise ValueError(f'{path.name} does not hold a state dict of tensors')
+
+
+def verify(cache_dir: Optional[os.PathLike] = None) -> List[str]:
+    """Re-hash every file recorded in the manifest; return a list of problems (empty = ok)."""
+    cache = Path(cache_dir or default_cache_dir())
+    problems = []
+    files = load_manifest(cache)['files']
+    if not files:
+        problems.append(f'nothing downloaded in {cache} yet; run: logocap-weights download w32')
+    for name, entry in sorted(files.items()):
+        path = cache / entry['file']
+        if not path.is_file():
+            problems.append(f'{name}: {path} is missing; run: {download_command(name, cache)}')
+            continue
+        digest = sha256_file(path)
+        known = KNOWN_SHA256.get(entry['file'])
+        expected = known or entry['sha256']
+        status = 'OK' if digest == expected else 'MISMATCH'
+        print(f'{name}: {status} {path} sha256={digest}')
+        if status != 'OK':
+            problems.append(f'{name}: sha256 of {path} is {digest}, expected {expected}; '
+                            f'run: {download_command(name, cache)} --force')
+    return problems
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument('--cache-dir', type=Path, default=argparse.SUPPRESS,
+                        help='cache folder (default: $LOGOCAP_CACHE_DIR or '
+                             '$XDG_CACHE_HOME/logocap_ros or ~/.cache/logocap_ros)')
+    parser = argparse.ArgumentParser(
+        prog='logocap-weights', parents=[common], description='Download and locate the '
+        "official LOGO-CAP checkpoints (the authors' weights, subject to their terms).")
+    sub = parser.add_subparsers(dest='command', required=True)
+    dl = sub.add_parser('download', parents=[common],
+                        help='fetch and unpack checkpoints into the cache')
+    dl.add_argument('name', choices=['w32', 'w48', 'all'])
+    dl.add_argument('--url-base', default=DEFAULT_URL_BASE,
+                    help='where logocap.tar.gz is served (a mirror, or file:///dir)')
+    dl.add_argument('--force', action='store_true', help='download again even if present')
+    dl.add_argument('--retries', type=int, default=5, help='retries on transient errors')
+    dl.add_argument('--keep-archive', action='store_true',
+                    help='keep downloads/logocap.tar.gz after extraction')
+    dl.add_argument('--quiet', action='store_true', help='no progress bar')
+    path = sub.add_parser('path', parents=[common], help='print the cached checkpoint path')
+    path.add_argument('name', choices=sorted(CHECKPOINTS))
+    sub.add_parser('verify', parents=[common], help='re-check the sha256 of cached files')
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point of ``logocap-weights``; returns the process exit status."""
+    args = _parser().parse_args(argv)
+    cache = getattr(args, 'cache_dir', None) or default_cache_dir()
+    try:
+        return _COMMANDS[args.command](args, cache)
+    except (WeightsError, FileNotFoundError, ValueError) as exc:
+        print(f'logocap-weights: error: {exc}', file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print('logocap-weights: interrupted (run the same command again to resume)',
+              file=sys.stderr)
+        return 130
+
+
+def _cmd_download(args, cache: Path) -> int:
+    names = sorted(CHECKPOINTS) if args.name == 'all' else [args.name]
+    paths = download(names, cache, url_base=args.url_base, force=args.force,
+                     retries=args.retries, keep_archive=args.keep_archive,
+                     show_progress=not args.quiet)
+    for name, path in paths.items():
+        print(f'{name}: {path}')
+        print(f'  use: logocap-infer --arch {name} --weights {path}   '
+              f'(or the short name: --weights {name})')
+    return 0
+
+
+def _cmd_path(args, cache: Path) -> int:
+    print(resolve_weights(args.name, cache))
+    return 0
+
+
+def _cmd_verify(args, cache: Path) -> int:
+    problems = verify(cache)
+    for problem in problems:
+        print(f'logocap-weights: {problem}', file=sys.stderr)
+    return 1 if problems else 0
+
+
+_COMMANDS = {'download': _cmd_download, 'path': _cmd_path, 'verify': _cmd_verify}
+
+
+if __name__ == '__main__':
+    sys.exit(main())

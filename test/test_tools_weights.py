@@ -1,0 +1,336 @@
+# Copyright 2026 The logocap_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+
+"""Tests of ``logocap-weights`` against a local HTTP server serving a fake release archive."""
+
+import hashlib
+import http.server
+import io
+import os
+from pathlib import Path
+import tarfile
+import threading
+
+from logocap_ros.tools import weights
+from logocap_ros.tools.download import download_file, DownloadError
+from logocap_ros.tools.fileutil import sha256_file
+import pytest
+import torch
+
+W32 = weights.CHECKPOINTS['w32']
+W48 = weights.CHECKPOINTS['w48']
+
+
+def _fake_checkpoint(seed: int) -> bytes:
+    """Serialise a small random state dict (not the real model) to bytes."""
+    gen = torch.Generator().manual_seed(seed)
+    state = {'layer.weight': torch.randn(4, 3, generator=gen),
+             'layer.bias': torch.randn(4, generator=gen),
+             'bn.num_batches_tracked': torch.tensor(7)}
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    return buf.getvalue()
+
+
+def _tar_gz(members, symlinks=()) -> bytes:
+    """Build a .tar.gz in memory from ``{member_name: bytes}`` (+ symlink members)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode='w:gz') as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        for name, target in symlinks:
+            info = tarfile.TarInfo(name)
+            info.type = tarfile.SYMTYPE
+            info.linkname = target
+            tar.addfile(info)
+    return buf.getvalue()
+
+
+def _good_archive(prefix='logocap/', seed=0) -> bytes:
+    return _tar_gz({prefix + W32: _fake_checkpoint(seed), prefix + W48: _fake_checkpoint(seed + 1),
+                    'logocap/README.txt': b'not a checkpoint'})
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    """Serves ``server.payload`` at ``/logocap.tar.gz`` with Range support and fault knobs."""
+
+    def do_GET(self):  # noqa: N802 (http.server API)
+        srv = self.server
+        srv.requests.append(self.headers.get('Range'))
+        if self.path != '/' + weights.ARCHIVE_NAME:
+            self.send_error(404)
+            return
+        if srv.errors_left > 0:
+            srv.errors_left -= 1
+            self.send_error(503)
+            return
+        data, start = srv.payload, 0
+        rng = self.headers.get('Range')
+        if rng and srv.ranges:
+            start = int(rng.split('=')[1].split('-')[0])
+            self.send_response(206)
+            self.send_header('Content-Range', f'bytes {start}-{len(data) - 1}/{len(data)}')
+        else:
+            self.send_response(200)
+        body = data[start:]
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        if srv.cuts_left > 0:
+            srv.cuts_left -= 1
+            body = body[:len(body) // 2]
+            self.close_connection = True
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server():
+    """Serve the fake archive on 127.0.0.1 at a random port; the URL base is ``.url``."""
+    srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _Handler)
+    srv.payload = _good_archive()
+    srv.requests, srv.errors_left, srv.cuts_left, srv.ranges = [], 0, 0, True
+    srv.url = f'http://127.0.0.1:{srv.server_address[1]}'
+    thread = threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """Return an empty cache folder, also made the default through the environment."""
+    path = tmp_path / 'cache'
+    monkeypatch.setenv('LOGOCAP_CACHE_DIR', str(path))
+    return path
+
+
+def _download(server, cache, names=('w32',), **kwargs):
+    kwargs.setdefault('backoff', 0.0)
+    return weights.download(list(names), cache, url_base=server.url, show_progress=False,
+                            **kwargs)
+
+
+def _leftovers(cache: Path):
+    """Files that look like finished outputs or staging debris, relative to ``cache``."""
+    if not cache.exists():
+        return []
+    return sorted(str(p.relative_to(cache)) for p in cache.rglob('*')
+                  if p.is_file() and p.name != weights.MANIFEST_NAME)
+
+
+def test_download_extracts_validates_and_records(server, cache):
+    paths = _download(server, cache, ['w32', 'w48'])
+    assert paths == {'w32': cache / W32, 'w48': cache / W48}
+    for name, seed in (('w32', 0), ('w48', 1)):
+        state = torch.load(paths[name], weights_only=True)
+        expected = torch.load(io.BytesIO(_fake_checkpoint(seed)), weights_only=True)
+        assert torch.equal(state['layer.weight'], expected['layer.weight'])
+    manifest = weights.load_manifest(cache)
+    assert manifest['files']['w32']['sha256'] == sha256_file(cache / W32)
+    assert manifest['files']['w32']['archive_sha256'] == hashlib.sha256(server.payload).hexdigest()
+    assert _leftovers(cache) == sorted([W32, W48])  # archive removed, no .part/.tmp left
+    assert weights.verify(cache) == []
+
+
+@pytest.mark.parametrize('prefix', ['', 'logocap/', 'weights/logocap/'])
+def test_members_located_by_file_name(server, cache, prefix):
+    server.payload = _good_archive(prefix=prefix)
+    assert (_download(server, cache, ['w48'])['w48']).is_file()
+    assert not (cache / W32).exists()
+
+
+def test_second_download_is_a_no_op_unless_forced(server, cache):
+    _download(server, cache)
+    count = len(server.requests)
+    _download(server, cache)
+    assert len(server.requests) == count
+    _download(server, cache, force=True)
+    assert len(server.requests) == count + 1
+
+
+def test_resume_after_truncated_transfer_uses_range(server, cache):
+    server.cuts_left = 1
+    _download(server, cache, retries=2)
+    assert server.requests[0] is None
+    half = (len(server.payload)) // 2
+    assert server.requests[1] == f'bytes={half}-'
+    assert (cache / W32).read_bytes() == _fake_checkpoint(0)
+    assert weights.verify(cache) == []
+
+
+def test_resume_across_runs_keeps_part_file(server, cache):
+    server.cuts_left = 1
+    with pytest.raises(weights.WeightsError, match='run the same command again'):
+        _download(server, cache, retries=0)
+    part = cache / 'downloads' / (weights.ARCHIVE_NAME + '.part')
+    assert part.stat().st_size == len(server.payload) // 2
+    assert not (cache / W32).exists()
+    _download(server, cache, retries=0)
+    assert server.requests[-1] == f'bytes={len(server.payload) // 2}-'
+    assert (cache / W32).is_file() and not part.exists()
+
+
+def test_server_without_range_support_restarts(server, cache):
+    server.cuts_left, server.ranges = 1, False
+    _download(server, cache, retries=1)
+    assert weights.verify(cache) == []
+
+
+def test_retries_transient_http_errors(server, cache):
+    server.errors_left = 2
+    _download(server, cache, retries=2)
+    assert len(server.requests) == 3
+    server.errors_left = 5
+    with pytest.raises(weights.WeightsError, match='after 2 attempts'):
+        _download(server, cache, retries=1, force=True)
+
+
+def test_download_file_backoff_doubles(server, tmp_path):
+    server.errors_left = 3
+    waits = []
+    download_file(server.url + '/' + weights.ARCHIVE_NAME, tmp_path / 'a.tgz', retries=3,
+                  backoff=0.5, sleep=waits.append, show_progress=False)
+    assert waits == [0.5, 1.0, 2.0]
+
+
+def test_http_404_is_not_retried(server, tmp_path):
+    with pytest.raises(DownloadError, match='HTTP 404'):
+        download_file(server.url + '/nope.tar.gz', tmp_path / 'x', retries=3, backoff=0,
+                      show_progress=False)
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize('payload', [
+    b'this is not a gzip file at all' * 100,
+    _good_archive()[:600],  # truncated gzip stream (1.1 kB in full), served as complete
+    _tar_gz({W32: b'not a torch file', W48: _fake_checkpoint(3)}),
+    _tar_gz({W48: _fake_checkpoint(3)}),  # member missing
+])
+def test_corrupt_archive_leaves_nothing_looking_complete(server, cache, payload):
+    server.payload = payload
+    with pytest.raises(weights.WeightsError):
+        _download(server, cache)
+    assert _leftovers(cache) == []
+    assert 'w32' not in weights.load_manifest(cache)['files']
+
+
+def test_bad_archive_never_replaces_good_file(server, cache):
+    _download(server, cache)
+    before = sha256_file(cache / W32)
+    server.payload = _tar_gz({W32: b'garbage', W48: b'garbage'})
+    with pytest.raises(weights.WeightsError, match='not a valid checkpoint'):
+        _download(server, cache, force=True)
+    assert sha256_file(cache / W32) == before
+    assert weights.verify(cache) == []
+
+
+def test_known_archive_hash_mismatch(server, cache, monkeypatch):
+    monkeypatch.setitem(weights.KNOWN_SHA256, weights.ARCHIVE_NAME, '0' * 64)
+    with pytest.raises(weights.WeightsError, match='sha256 mismatch'):
+        _download(server, cache)
+    assert _leftovers(cache) == []
+
+
+def test_known_member_hash_mismatch_and_match(server, cache, monkeypatch):
+    monkeypatch.setitem(weights.KNOWN_SHA256, W32, 'f' * 64)
+    with pytest.raises(weights.WeightsError, match='sha256 mismatch for ' + W32):
+        _download(server, cache)
+    assert _leftovers(cache) == []
+    monkeypatch.setitem(weights.KNOWN_SHA256, W32, hashlib.sha256(_fake_checkpoint(0)).hexdigest())
+    _download(server, cache)
+    assert weights.verify(cache) == []
+
+
+@pytest.mark.parametrize('evil', ['../evil.pth.tar', '/tmp/evil.pth.tar', 'a/../../' + W32])
+def test_path_traversal_member_rejected(server, cache, tmp_path, evil):
+    members = {'logocap/' + W32: _fake_checkpoint(0), evil: _fake_checkpoint(9)}
+    server.payload = _tar_gz(members)
+    with pytest.raises(weights.WeightsError, match='unsafe member path'):
+        _download(server, cache)
+    assert _leftovers(cache) == []
+    assert not (tmp_path / 'evil.pth.tar').exists()
+
+
+def test_symlink_member_rejected(server, cache):
+    server.payload = _tar_gz({'x': _fake_checkpoint(0)}, symlinks=[(W32, '/etc/passwd')])
+    with pytest.raises(weights.WeightsError, match='not a regular file'):
+        _download(server, cache)
+    assert _leftovers(cache) == []
+
+
+def test_verify_detects_tampering(server, cache, capsys):
+    _download(server, cache)
+    with open(cache / W32, 'ab') as stream:
+        stream.write(b'x')
+    assert weights.main(['verify', '--cache-dir', str(cache)]) == 1
+    assert 'logocap-weights download w32' in capsys.readouterr().err
+
+
+def test_short_name_resolution(server, cache, tmp_path, monkeypatch):
+    _download(server, cache, ['w32', 'w48'])
+    assert weights.resolve_weights('w32') == cache / W32
+    assert weights.resolve_weights('W48', cache) == cache / W48
+    own = tmp_path / 'mine.pth'
+    own.write_bytes(b'x')
+    assert weights.resolve_weights(str(own)) == own
+    monkeypatch.delenv('LOGOCAP_CACHE_DIR')
+    monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'xdg'))
+    assert weights.default_cache_dir() == tmp_path / 'xdg' / 'logocap_ros'
+
+
+def test_missing_weights_message(cache, tmp_path, capsys):
+    with pytest.raises(FileNotFoundError, match='Run: logocap-weights download w48$'):
+        weights.resolve_weights('w48')
+    other = tmp_path / 'elsewhere'
+    with pytest.raises(FileNotFoundError) as info:
+        weights.resolve_weights('w32', other)
+    assert f'logocap-weights download w32 --cache-dir {other}' in str(info.value)
+    with pytest.raises(FileNotFoundError, match='weights file not found'):
+        weights.resolve_weights(str(tmp_path / 'nope.pth'))
+    assert weights.main(['path', 'w32']) == 1
+    assert 'logocap-weights download w32' in capsys.readouterr().err
+
+
+def test_cli_download_prints_usable_path(server, cache, capsys):
+    rc = weights.main(['download', 'all', '--url-base', server.url, '--quiet',
+                       '--cache-dir', str(cache)])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert str(cache / W32) in out and str(cache / W48) in out
+    assert weights.main(['path', 'w48']) == 0
+    assert capsys.readouterr().out.strip() == str(cache / W48)
+    assert weights.main(['verify']) == 0
+
+
+def test_cli_unreachable_server_is_one_line_error(cache, capsys):
+    rc = weights.main(['download', 'w32', '--url-base', 'http://127.0.0.1:9', '--retries', '0',
+                       '--quiet'])
+    err = capsys.readouterr().err
+    assert rc == 1 and err.startswith('logocap-weights: error:') and 'Traceback' not in err
+    assert not (cache / W32).exists()
+
+
+def test_file_url_mirror(cache, tmp_path):
+    mirror = tmp_path / 'mirror'
+    mirror.mkdir()
+    (mirror / weights.ARCHIVE_NAME).write_bytes(_good_archive())
+    weights.download(['w32'], cache, url_base=mirror.as_uri(), show_progress=False)
+    assert weights.verify(cache) == []
+    assert os.path.getsize(cache / W32) == len(_fake_checkpoint(0))
