@@ -1,0 +1,137 @@
+# Copyright 2026 The logocap_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Node statistics for diagnostics: rates, latency, drop and bad-input counters (no rclpy)."""
+
+from collections import Counter, deque
+import threading
+import time
+from typing import Callable, Deque, Dict, Optional
+
+
+class RateMeter:
+    """Events per second over a sliding time window.
+
+    :param window_s: length of the window [s].
+    :param clock: monotonic clock in seconds (injectable for tests).
+    """
+
+    def __init__(self, window_s: float = 5.0, clock: Callable[[], float] = time.monotonic):
+        self._window = window_s
+        self._clock = clock
+        self._times: Deque[float] = deque()
+
+    def tick(self) -> None:
+        """Record one event now."""
+        self._times.append(self._clock())
+        self._trim()
+
+    def rate(self) -> float:
+        """Return events per second in the window (0.0 with fewer than two events)."""
+        self._trim()
+        if len(self._times) < 2:
+            return 0.0
+        span = self._times[-1] - self._times[0]
+        return (len(self._times) - 1) / span if span > 0 else 0.0
+
+    def _trim(self) -> None:
+        limit = self._clock() - self._window
+        while self._times and self._times[0] < limit:
+            self._times.popleft()
+
+
+class RateLimitedLog:
+    """Allow one message per key per ``period_s``; count what was suppressed.
+
+    :param period_s: minimum time between two messages with the same key [s].
+    :param clock: monotonic clock in seconds.
+    """
+
+    def __init__(self, period_s: float = 5.0, clock: Callable[[], float] = time.monotonic):
+        self._period = period_s
+        self._clock = clock
+        self._last: Dict[str, float] = {}
+        self._suppressed: Counter = Counter()
+
+    def allow(self, key: str) -> Optional[int]:
+        """Return None when suppressed, else the number suppressed since the last one."""
+        now = self._clock()
+        last = self._last.get(key)
+        if last is not None and now - last < self._period:
+            self._suppressed[key] += 1
+            return None
+        self._last[key] = now
+        return self._suppressed.pop(key, 0)
+
+
+class NodeStats:
+    """Thread-safe counters and meters shared by the callback and worker threads."""
+
+    def __init__(self, window_s: float = 5.0, clock: Callable[[], float] = time.monotonic):
+        self._lock = threading.Lock()
+        self._clock = clock
+        self.input_rate = RateMeter(window_s, clock)
+        self.output_rate = RateMeter(window_s, clock)
+        self._latencies: Deque[float] = deque(maxlen=100)
+        self._processing: Deque[float] = deque(maxlen=100)
+        self.received = 0
+        self.processed = 0
+        self.bad_input: Counter = Counter()
+        self.last_input_time: Optional[float] = None
+
+    def on_input(self) -> None:
+        """Record one received image."""
+        with self._lock:
+            self.received += 1
+            self.last_input_time = self._clock()
+            self.input_rate.tick()
+
+    def on_processed(self, latency_s: float, processing_s: float) -> None:
+        """Record one processed image, its stamp-to-publish latency and its processing time."""
+        with self._lock:
+            self.processed += 1
+            self.output_rate.tick()
+            self._latencies.append(latency_s)
+            self._processing.append(processing_s)
+
+    def on_bad_input(self, reason: str) -> None:
+        """Count one rejected image under ``reason``."""
+        with self._lock:
+            self.bad_input[reason] += 1
+
+    def seconds_since_input(self) -> Optional[float]:
+        """Return seconds since the last image, None if none arrived yet."""
+        with self._lock:
+            last = self.last_input_time
+        return None if last is None else self._clock() - last
+
+    def snapshot(self, dropped: int) -> Dict[str, object]:
+        """Return a flat dict of the current values (rates in Hz, times in ms)."""
+        with self._lock:
+            lat = sorted(self._latencies)
+            proc = list(self._processing)
+            values: Dict[str, object] = {
+                'input_rate_hz': self.input_rate.rate(),
+                'processing_rate_hz': self.output_rate.rate(),
+                'latency_ms_mean': 1e3 * sum(lat) / len(lat) if lat else float('nan'),
+                'latency_ms_max': 1e3 * lat[-1] if lat else float('nan'),
+                'processing_ms_mean': 1e3 * sum(proc) / len(proc) if proc else float('nan'),
+                'frames_received': self.received,
+                'frames_processed': self.processed,
+                'frames_dropped': dropped,
+                'bad_input_total': sum(self.bad_input.values()),
+            }
+            for reason, count in sorted(self.bad_input.items()):
+                values[f'bad_input.{reason}'] = count
+        return values
