@@ -1,0 +1,159 @@
+# Copyright 2026 The logocap_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The plain-Python LOGO-CAP estimator: image in, people out.
+
+``PoseEstimator(image)`` = preprocess -> backend (network + refinement) -> candidate
+filtering, back-projection and pose NMS.
+"""
+
+from dataclasses import dataclass
+import os
+import time
+from typing import Optional, Union
+
+import numpy as np
+
+from . import postprocessing, preprocessing
+from .result import PoseResult
+
+ARCHS = ('w32', 'w48')
+#: Official network input short side per architecture.
+DEFAULT_INPUT_SIZE = {'w32': 512, 'w48': 640}
+
+
+@dataclass(frozen=True)
+class EstimatorConfig:
+    """Settings of a :class:`PoseEstimator`.
+
+    :param arch: ``'w32'`` or ``'w48'``.
+    :param input_size: network input short side (multiple of 64); None = official default.
+    :param flip_test: average with the mirrored image (official: on).
+    :param device: torch-style device string, e.g. ``'cpu'``, ``'cuda:0'``.
+    :param backend: ``'auto'``, ``'torch'``, ``'onnxruntime'`` or ``'tensorrt'``.
+    :param precision: ``'fp32'`` or ``'fp16'`` (GPU backends).
+    :param max_people: at most this many people per image (official: 30).
+    :param pose_threshold: people with a lower pose score are dropped (0 = official).
+    """
+
+    arch: str = 'w32'
+    input_size: Optional[int] = None
+    flip_test: bool = True
+    device: str = 'cpu'
+    backend: str = 'auto'
+    precision: str = 'fp32'
+    max_people: int = 30
+    pose_threshold: float = 0.0
+
+    def validate(self) -> 'EstimatorConfig':
+        """Raise ValueError naming the bad field and the fix; return self when valid."""
+        if self.arch not in ARCHS:
+            raise ValueError(f'arch must be one of {ARCHS}, not {self.arch!r}')
+        size = self.input_size
+        if size is not None and (not isinstance(size, int) or size < 64 or size % 64):
+            raise ValueError(f'input_size must be a multiple of 64 (>= 64), not {size!r}')
+        if self.precision not in ('fp32', 'fp16'):
+            raise ValueError(f"precision must be 'fp32' or 'fp16', not {self.precision!r}")
+        if not 1 <= int(self.max_people) <= 30:
+            raise ValueError(f'max_people must be in [1, 30], not {self.max_people!r}')
+        return self
+
+    @property
+    def resolved_input_size(self) -> int:
+        """The input short side actually used."""
+        return self.input_size or DEFAULT_INPUT_SIZE[self.arch]
+
+
+class PoseEstimator:
+    """Multi-person pose estimation with LOGO-CAP.
+
+    :param backend: an :class:`logocap_ros.backends.base.InferenceBackend`.
+    :param config: the settings (validated here).
+    """
+
+    def __init__(self, backend, config: EstimatorConfig) -> None:
+        self.config = config.validate()
+        self.backend = backend
+
+    @classmethod
+    def from_checkpoint(cls, weights: Union[str, os.PathLike],
+                        config: Optional[EstimatorConfig] = None) -> 'PoseEstimator':
+        """Build from a checkpoint path (or a short name known to ``logocap-weights``).
+
+        :raises logocap_ros.core.checkpoint.CheckpointError: unreadable or mismatching file.
+        """
+        from .checkpoint import load_into, load_state_dict
+        from .model import LogoCapNet
+        config = (config or EstimatorConfig()).validate()
+        path = _resolve_weights(weights)
+        net = LogoCapNet(config.arch)
+        load_into(net, load_state_dict(path), source=str(path))
+        return cls(_make_backend(net.eval(), config), config)
+
+    @classmethod
+    def random(cls, config: Optional[EstimatorConfig] = None,
+               seed_variant: str = 'B') -> 'PoseEstimator':
+        """Build with deterministic random (untrained) weights, for tests and demos."""
+        from .checkpoint import filled_state_dict
+        from .model import LogoCapNet
+        config = (config or EstimatorConfig()).validate()
+        net = LogoCapNet(config.arch)
+        net.load_state_dict(filled_state_dict(net, seed_variant))
+        return cls(_make_backend(net.eval(), config), config)
+
+    def __call__(self, image: np.ndarray, color: str = 'bgr') -> PoseResult:
+        """Estimate the poses of everyone in ``image``.
+
+        :param image: ``(H, W, 3)`` uint8.
+        :param color: channel order of ``image``: ``'bgr'`` (OpenCV) or ``'rgb'``.
+        :return: :class:`PoseResult` in original-image pixels.
+        :raises ValueError: on an image of the wrong type/shape or an unknown colour order.
+        """
+        t0 = time.perf_counter()
+        rgb = preprocessing.to_rgb(image, color)
+        box = preprocessing.letterbox_for(rgb.shape[:2], self.config.resolved_input_size)
+        tensor = preprocessing.normalise(preprocessing.warp_to_input(rgb, box))
+        t1 = time.perf_counter()
+        out = self.backend.infer({'images': tensor})
+        t2 = time.perf_counter()
+        kps, scores = postprocessing.finalize(out['poses'], out['scores'], out['centers'], box,
+                                              self.config.max_people)
+        keep = scores >= self.config.pose_threshold if self.config.pose_threshold > 0 else ...
+        t3 = time.perf_counter()
+        timings = {'preprocess': t1 - t0, **self.backend.last_timings,
+                   'postprocess': t3 - t2, 'total': t3 - t0}
+        return PoseResult(kps[keep], scores[keep], rgb.shape[:2], timings)
+
+    def close(self) -> None:
+        """Release the backend's device resources."""
+        self.backend.deactivate()
+
+
+def _resolve_weights(weights: Union[str, os.PathLike]):
+    """Map a short name (``w32``/``w48``) to the weights cache, else treat as a path."""
+    if str(weights) in ARCHS and not os.path.exists(str(weights)):
+        try:
+            from ..tools.weights import resolve_weights
+        except ImportError:
+            return weights
+        return resolve_weights(str(weights))
+    return weights
+
+
+def _make_backend(net, config: EstimatorConfig):
+    from ..backends.registry import create_backend
+    backend = create_backend(config.backend, net, device=config.device,
+                             precision=config.precision, flip_test=config.flip_test,
+                             input_size=config.resolved_input_size, arch=config.arch)
+    return backend.activate()

@@ -1,0 +1,129 @@
+# Copyright 2026 The logocap_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""LOGO-CAP's local-global refinement: KEM features, KAMs, and the dynamic convolution.
+
+Local step: the embedding is sampled on an 11x11 candidate grid per joint (keypoint
+evidence maps, KEMs); the KAM network turns them into 11x11 keypoint attraction maps.
+Global step: each KAM (divided by 121) is convolved, as a dynamic kernel, with a 97x97
+Gaussian-weighted window of the joint's full-resolution heatmap around the initial joint;
+the final joint is a 0.75/0.25 blend of the two best positions.
+"""
+
+import torch
+import torch.nn.functional as F
+
+from .decoding import bilinear_sample, STRIDE
+
+WINDOW_HALF = 48
+GAUSS_SIGMA = 16.0
+GAUSS_CUTOFF = 1e-4
+
+
+def kem_features(embedding: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+    """Sample the embedding on the candidate grid.
+
+    :param embedding: ``[64, h, w]`` (stride 4).
+    :param grid: ``[K, 11, 11, 17, 2]`` candidate positions, input px.
+    :return: ``[K, 17 * 64, 11, 11]``, channel index ``joint * 64 + c``.
+    """
+    k, a, b, j, _ = grid.shape
+    c = embedding.shape[0]
+    pts = grid.reshape(-1, 2) / STRIDE
+    vals = bilinear_sample(embedding, pts[:, 0], pts[:, 1])        # [64, K*11*11*17]
+    vals = vals.reshape(c, k, a, b, j).permute(1, 4, 0, 2, 3)     # [K, 17, 64, 11, 11]
+    return vals.reshape(k, j * c, a, b)
+
+
+def window_offsets(dtype=torch.float32, device=None) -> torch.Tensor:
+    """Integer offsets ``-48..48`` of the global window, ``[97]``."""
+    return torch.arange(-WINDOW_HALF, WINDOW_HALF + 1, dtype=dtype, device=device)
+
+
+def gaussian_window(dtype=torch.float32, device=None) -> torch.Tensor:
+    """The ``[97, 97]`` Gaussian (sigma 16 px) weighting the global window."""
+    t = window_offsets(dtype, device)
+    g = torch.exp(-(t[:, None] ** 2 + t[None, :] ** 2) / (2 * GAUSS_SIGMA ** 2))
+    return g * (g >= GAUSS_CUTOFF).to(dtype)
+
+
+def global_windows(heatmaps_hr: torch.Tensor, poses: torch.Tensor) -> torch.Tensor:
+    """Gaussian-weighted 97x97 heatmap windows centred on each joint.
+
+    :param heatmaps_hr: ``[17 or 18, H, W]`` full-resolution heatmaps (joint j uses map j).
+    :param poses: ``[K, 17, 2]`` window centres, input px.
+    :return: ``[K, 17, 97, 97]``.
+    """
+    k = poses.shape[0]
+    n = 2 * WINDOW_HALF + 1
+    t = window_offsets(poses.dtype, poses.device)
+    xs = poses[:, :, 0, None, None] + t[None, None, None, :]        # [K, 17, 1, 97]
+    ys = poses[:, :, 1, None, None] + t[None, None, :, None]        # [K, 17, 97, 1]
+    xs = xs.expand(k, 17, n, n).permute(1, 0, 2, 3).reshape(17, -1)
+    ys = ys.expand(k, 17, n, n).permute(1, 0, 2, 3).reshape(17, -1)
+    win = _sample_per_joint(heatmaps_hr[:17], xs, ys)               # [17, K*97*97]
+    win = win.reshape(17, k, n, n).permute(1, 0, 2, 3)
+    return win * gaussian_window(poses.dtype, poses.device)
+
+
+def _sample_per_joint(maps: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
+    """Sample map j at the points of row j: maps ``[17, H, W]``, xs/ys ``[17, P]``."""
+    j, h, w = maps.shape
+    base = (torch.arange(j, device=maps.device) * (h * w))[:, None]
+    flat = maps.reshape(-1)
+    x0 = xs.floor().clamp(0, w - 1)
+    y0 = ys.floor().clamp(0, h - 1)
+    x1 = (x0 + 1).clamp(0, w - 1)
+    y1 = (y0 + 1).clamp(0, h - 1)
+    wx0 = (x1 - xs).clamp(0, 1)
+    wx1 = (xs - x0).clamp(0, 1)
+    wy0 = (y1 - ys).clamp(0, 1)
+    wy1 = (ys - y0).clamp(0, 1)
+    x0i, x1i = x0.long(), x1.long()
+    y0i, y1i = y0.long() * w + base, y1.long() * w + base
+    return (flat[y0i + x0i] * (wy0 * wx0) + flat[y0i + x1i] * (wy0 * wx1)
+            + flat[y1i + x0i] * (wy1 * wx0) + flat[y1i + x1i] * (wy1 * wx1))
+
+
+def dynamic_convolution(windows: torch.Tensor, kams: torch.Tensor) -> torch.Tensor:
+    """Convolve each window with its own KAM (true convolution, kernel / 121, zero padding).
+
+    :param windows: ``[K, 17, 97, 97]``.
+    :param kams: ``[K, 17, 11, 11]`` clamped to [0, 1].
+    :return: adapted maps ``[K, 17, 97, 97]``.
+    """
+    k, j, n, _ = windows.shape
+    ks = kams.shape[-1]
+    kernel = (kams / float(ks * ks)).flip(2, 3).reshape(k * j, 1, ks, ks)
+    out = F.conv2d(windows.reshape(1, k * j, n, n), kernel, padding=ks // 2, groups=k * j)
+    return out.reshape(k, j, n, n)
+
+
+def peak_positions(adapted: torch.Tensor, poses: torch.Tensor) -> torch.Tensor:
+    """Blend the two highest cells of each adapted map into the refined joints.
+
+    :param adapted: ``[K, 17, 97, 97]``.
+    :param poses: ``[K, 17, 2]`` window centres, input px.
+    :return: ``[K, 17, 3]`` (x, y, value), input px.
+    """
+    k, j, n, _ = adapted.shape
+    val, idx = adapted.reshape(k, j, n * n).topk(2, dim=2)
+    rows = torch.div(idx, n, rounding_mode='trunc').to(poses.dtype)
+    cols = (idx % n).to(poses.dtype)
+    bx = cols[..., 0] * 0.75 + cols[..., 1] * 0.25
+    by = rows[..., 0] * 0.75 + rows[..., 1] * 0.25
+    v = val[..., 0] * 0.75 + val[..., 1] * 0.25
+    x = poses[..., 0] + (bx + (-float(WINDOW_HALF)))
+    y = poses[..., 1] + (by + (-float(WINDOW_HALF)))
+    return torch.stack([x, y, v], dim=-1)
