@@ -1,0 +1,57 @@
+# Copyright 2026 The logocap_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+
+"""Command-line pieces shared by the tools: model options and building the estimator."""
+
+import argparse
+from typing import Callable
+
+
+def add_model_args(parser: argparse.ArgumentParser, weights_required: bool = True) -> None:
+    """Add ``--arch --weights --input-size --no-flip --device --backend`` to ``parser``."""
+    group = parser.add_argument_group('model')
+    group.add_argument('--arch', choices=['w32', 'w48'], default='w32',
+                       help='HRNet width of the checkpoint (default: w32)')
+    group.add_argument('--weights', required=weights_required,
+                       help='checkpoint file, or w32/w48 for the cached official weights '
+                            '(see: logocap-weights download)')
+    group.add_argument('--input-size', type=int, default=None,
+                       help='network input short side, a multiple of 64 (default: 512 for '
+                            'w32, 640 for w48, as in the paper)')
+    group.add_argument('--no-flip', action='store_true',
+                       help='disable the flip test (about 2x faster, less accurate)')
+    group.add_argument('--device', default='cpu', help="torch device, e.g. 'cpu', 'cuda:0'")
+    group.add_argument('--backend', default='auto',
+                       choices=['auto', 'torch', 'onnxruntime', 'tensorrt'],
+                       help='inference backend (default: auto)')
+
+
+def build_estimator(args: argparse.Namespace) -> Callable:
+    """Create the ``PoseEstimator`` for parsed model options (weights resolved first).
+
+    :raises FileNotFoundError: weights missing (the message gives the download command).
+    :raises ValueError: the checkpoint cannot be loaded or does not match ``--arch``.
+    """
+    from logocap_ros.core.checkpoint import CheckpointError
+    from logocap_ros.core.estimator import EstimatorConfig, PoseEstimator
+    from logocap_ros.tools.weights import resolve_weights
+    weights = resolve_weights(args.weights)
+    config = EstimatorConfig(arch=args.arch, input_size=args.input_size,
+                             flip_test=not args.no_flip, device=args.device,
+                             backend=args.backend)
+    try:
+        return PoseEstimator.from_checkpoint(str(weights), config)
+    except CheckpointError as exc:
+        raise ValueError(str(exc)) from None
