@@ -1,0 +1,338 @@
+# Copyright 2026 The logocap_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+
+"""Tests of ``logocap-offline`` on an image folder, a video and rosbag2 files (sqlite3, mcap).
+
+All inputs are written by the tests. Frame ``i`` is filled with the grey value ``20 * (i + 1)``;
+the fake estimator reads that value back and returns a pose derived from it, so every output
+can be traced to its source frame.
+"""
+
+import json
+from pathlib import Path
+import subprocess
+import sys
+
+import cv2
+from logocap_ros.core.result import PoseResult
+from logocap_ros.tools import bag_io, offline
+from logocap_ros.tools.pose_records import CSV_COLUMNS
+import numpy as np
+import pytest
+from rosbags.rosbag2 import Reader, StoragePlugin, Writer
+from rosbags.typesys import get_typestore, Stores
+
+SIZE = (48, 64)  # (height, width)
+N_FRAMES = 5
+
+
+def _value(i: int) -> int:
+    return 20 * (i + 1)
+
+
+def _image(i: int) -> np.ndarray:
+    return np.full(SIZE + (3,), _value(i), np.uint8)
+
+
+class FakeEstimator:
+    """Return one person derived from the image's grey level (none for level 40)."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, image, color='bgr'):
+        assert color == 'bgr' and image.dtype == np.uint8 and image.ndim == 3
+        self.calls += 1
+        level = int(round(float(image.mean()) / 20.0)) * 20
+        if level == 40:
+            return PoseResult.empty(image.shape[:2])
+        return PoseResult(_pose(level)[None], [level / 255.0], image.shape[:2])
+
+
+def _pose(level: int) -> np.ndarray:
+    j = np.arange(17, dtype=np.float32)
+    return np.stack([level / 10.0 + j, level / 20.0 + j, np.full(17, 0.5)], axis=1)
+
+
+def _images_folder(root: Path) -> Path:
+    folder = root / 'frames'
+    folder.mkdir()
+    for i in range(N_FRAMES):
+        cv2.imwrite(str(folder / f'img_{i:02d}.png'), _image(i))
+    (folder / 'notes.txt').write_text('ignored')
+    return folder
+
+
+def _video(root: Path, frames: int = N_FRAMES) -> Path:
+    path = root / 'clip.avi'
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'MJPG'), 25.0, SIZE[::-1])
+    assert writer.isOpened()
+    for i in range(frames):
+        writer.write(_image(i))
+    writer.release()
+    return path
+
+
+def _bag(root: Path, storage: StoragePlugin, compressed: bool = False,
+         topic: str = '/camera/image_raw', frames: int = N_FRAMES) -> Path:
+    """Write a rosbag2 with an image topic and a /chatter String topic."""
+    store = get_typestore(Stores.ROS2_KILTED)
+    types = store.types
+    path = root / f'bag_{storage.name.lower()}'
+    msgtype = bag_io.COMPRESSED_TYPE if compressed else bag_io.IMAGE_TYPE
+    with Writer(path, version=9, storage_plugin=storage) as writer:
+        images = writer.add_connection(topic, msgtype, typestore=store)
+        chat = writer.add_connection('/chatter', 'std_msgs/msg/String', typestore=store)
+        for i in range(frames):
+            header = types['std_msgs/msg/Header'](
+                stamp=types['builtin_interfaces/msg/Time'](sec=100 + i, nanosec=5000),
+                frame_id='camera_optical_frame')
+            if compressed:
+                data = np.frombuffer(cv2.imencode('.png', _image(i))[1].tobytes(), np.uint8)
+                msg = types[msgtype](header=header, format='png', data=data)
+            else:
+                rgb = cv2.cvtColor(_image(i), cv2.COLOR_BGR2RGB)
+                msg = types[msgtype](header=header, height=SIZE[0], width=SIZE[1],
+                                     encoding='rgb8', is_bigendian=0, step=SIZE[1] * 3,
+                                     data=rgb.reshape(-1))
+            stamp = (200 + i) * 1_000_000_000
+            writer.write(images, stamp, store.serialize_cdr(msg, msgtype))
+            text = types['std_msgs/msg/String'](data=f'hello {i}')
+            writer.write(chat, stamp + 1, store.serialize_cdr(text, 'std_msgs/msg/String'))
+    return path
+
+
+def _run(args, estimator=None):
+    return offline.main([str(a) for a in args] + ['--weights', 'unused', '--quiet'],
+                        estimator=estimator or FakeEstimator())
+
+
+def _debris(folder: Path):
+    """Hidden staging folders or temporary files left behind in ``folder``."""
+    return [p.name for p in folder.iterdir() if p.name.startswith('.') or p.suffix == '.tmp']
+
+
+def test_image_folder_json_and_vis(tmp_path):
+    out = tmp_path / 'out'
+    assert _run([_images_folder(tmp_path), '--out', out, '--vis']) == 0
+    doc = json.loads((out / 'poses.json').read_text())
+    assert doc['kind'] == 'images' and len(doc['keypoint_names']) == 17
+    assert [f['name'] for f in doc['frames']] == [f'img_{i:02d}.png' for i in range(N_FRAMES)]
+    assert all(f['stamp_ns'] is None for f in doc['frames'])
+    assert doc['frames'][1]['people'] == []
+    person = doc['frames'][2]['people'][0]
+    np.testing.assert_allclose(person['keypoints'], _pose(60), atol=1e-5)
+    assert person['score'] == pytest.approx(60 / 255)
+    assert person['bbox'] == pytest.approx([6.0, 3.0, 22.0, 19.0])
+    annotated = sorted(p.name for p in (out / 'annotated').iterdir())
+    assert annotated == [f'img_{i:02d}.png' for i in range(N_FRAMES)]
+    drawn = cv2.imread(str(out / 'annotated' / 'img_02.png'))
+    assert drawn.shape == SIZE + (3,) and (drawn != _image(2)).any()
+    assert _debris(tmp_path) == []
+
+
+def test_csv_format_and_every(tmp_path):
+    out = tmp_path / 'out'
+    assert _run([_images_folder(tmp_path), '--out', out, '--format', 'csv',
+                 '--every', '2']) == 0
+    lines = (out / 'poses.csv').read_text().splitlines()
+    assert lines[0].split(',') == CSV_COLUMNS and len(CSV_COLUMNS) == 9 + 51
+    rows = [line.split(',') for line in lines[1:]]
+    assert [r[0] for r in rows] == ['0', '2', '4']  # frames 0, 2, 4; none has level 40
+    assert rows[1][2] == 'img_02.png' and rows[1][1] == ''
+    assert float(rows[1][CSV_COLUMNS.index('nose_x')]) == pytest.approx(6.0)
+    assert float(rows[1][CSV_COLUMNS.index('right_ankle_y')]) == pytest.approx(19.0)
+    assert not (out / 'poses.json').exists()
+
+
+def test_video_with_every_and_vis(tmp_path):
+    out = tmp_path / 'vid'
+    fake = FakeEstimator()
+    assert _run([_video(tmp_path), '--out', out, '--every', '2', '--vis'], fake) == 0
+    doc = json.loads((out / 'poses.json').read_text())
+    assert [f['frame'] for f in doc['frames']] == [0, 2, 4] and fake.calls == 3
+    assert [f['stamp_ns'] for f in doc['frames']] == [0, 80_000_000, 160_000_000]
+    assert doc['frames'][1]['people'][0]['score'] == pytest.approx(60 / 255)
+    videos = [p for p in out.iterdir() if p.name.startswith('annotated.')]
+    assert len(videos) == 1
+    capture = cv2.VideoCapture(str(videos[0]))
+    count = 0
+    while capture.read()[0]:
+        count += 1
+    capture.release()
+    assert count == 3
+
+
+@pytest.mark.parametrize('storage', [StoragePlugin.SQLITE3, StoragePlugin.MCAP])
+@pytest.mark.parametrize('compressed', [False, True])
+def test_bag_gets_poses_topic_with_source_headers(tmp_path, storage, compressed):
+    bag = _bag(tmp_path, storage, compressed)
+    out = tmp_path / 'out'
+    assert _run([bag, '--out', out, '--every', '2']) == 0
+    out_bag = out / f'{bag.name}_poses'
+    suffix = '.mcap' if storage == StoragePlugin.MCAP else '.db3'
+    assert any(p.suffix == suffix for p in out_bag.iterdir())
+    store = bag_io.logocap_typestore()
+    with Reader(bag) as src, Reader(out_bag) as dst:
+        original = [(c.topic, t, bytes(raw)) for c, t, raw in src.messages()]
+        copied = [(c.topic, t, bytes(raw)) for c, t, raw in dst.messages()]
+        poses = [(t, store.deserialize_cdr(raw, c.msgtype)) for c, t, raw in dst.messages()
+                 if c.topic == '/poses']
+        assert {c.topic: c.msgtype for c in dst.connections}['/poses'] == bag_io.POSES_TYPE
+    assert [m for m in copied if m[0] != '/poses'] == original
+    assert [t for t, _ in poses] == [200e9, 202e9, 204e9]
+    for i, (_, msg) in zip((0, 2, 4), poses):
+        assert (msg.header.stamp.sec, msg.header.stamp.nanosec) == (100 + i, 5000)
+        assert msg.header.frame_id == 'camera_optical_frame'
+        assert (msg.image_width, msg.image_height) == (SIZE[1], SIZE[0])
+        person = msg.people[0]
+        assert person.track_id == -1 and person.score == pytest.approx(_value(i) / 255)
+        assert [k.x for k in person.keypoints] == pytest.approx(_pose(_value(i))[:, 0])
+        assert person.bbox.x_max == pytest.approx(_value(i) / 10 + 16)
+    doc = json.loads((out / 'poses.json').read_text())
+    assert doc['topic'] == '/camera/image_raw'
+    assert [f['stamp_ns'] for f in doc['frames']] == [(100 + i) * 10**9 + 5000 for i in (0, 2, 4)]
+
+
+def test_bag_empty_people_still_published_and_vis(tmp_path):
+    bag = _bag(tmp_path, StoragePlugin.MCAP, topic='/cam/image')
+    out = tmp_path / 'out'
+    assert _run([bag, '--out', out, '--vis']) == 0  # the only image topic is picked
+    store = bag_io.logocap_typestore()
+    with Reader(out / f'{bag.name}_poses') as dst:
+        msgs = [store.deserialize_cdr(raw, c.msgtype) for c, _, raw in dst.messages()
+                if c.topic == '/poses']
+    assert [len(m.people) for m in msgs] == [1, 0, 1, 1, 1]
+    assert (out / 'annotated.mp4').is_file() or (out / 'annotated.avi').is_file()
+
+
+def test_single_mcap_file_input(tmp_path):
+    bag = _bag(tmp_path, StoragePlugin.MCAP)
+    mcap = next(bag.glob('*.mcap'))
+    out = tmp_path / 'out'
+    assert _run([mcap, '--out', out]) == 0
+    assert len(json.loads((out / 'poses.json').read_text())['frames']) == N_FRAMES
+
+
+def test_missing_topic_is_clear_error(tmp_path, capsys):
+    bag = _bag(tmp_path, StoragePlugin.SQLITE3)
+    out = tmp_path / 'out'
+    assert _run([bag, '--out', out, '--topic', '/nope']) == 1
+    err = capsys.readouterr().err
+    assert 'topic /nope not in' in err and '/camera/image_raw (sensor_msgs/msg/Image)' in err
+    assert _run([bag, '--out', out, '--topic', '/chatter']) == 1
+    assert 'not an image type' in capsys.readouterr().err
+    assert not out.exists() and _debris(tmp_path) == []
+
+
+@pytest.mark.parametrize('content', ['garbage-metadata', 'garbage-db3', 'truncated-mcap'])
+def test_unreadable_bag_is_clear_error(tmp_path, capsys, content):
+    bag = tmp_path / 'broken'
+    if content == 'garbage-metadata':
+        bag.mkdir()
+        (bag / 'metadata.yaml').write_text(':::: not yaml [')
+    elif content == 'garbage-db3':
+        bag = tmp_path / 'broken.db3'
+        bag.write_bytes(b'\x00' * 100 + b'not sqlite')
+    else:
+        good = next(_bag(tmp_path, StoragePlugin.MCAP).glob('*.mcap'))
+        bag = tmp_path / 'broken.mcap'
+        bag.write_bytes(good.read_bytes()[:300])
+    out = tmp_path / 'out'
+    assert _run([bag, '--out', out]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith('logocap-offline: error:') and 'Traceback' not in err
+    assert not out.exists() and _debris(tmp_path) == []
+
+
+@pytest.mark.parametrize('kind', ['no-frames', 'zero-bytes', 'not-a-video'])
+def test_empty_or_bad_video_is_clear_error(tmp_path, capsys, kind):
+    if kind == 'no-frames':
+        video = _video(tmp_path, frames=0)
+    elif kind == 'zero-bytes':
+        video = tmp_path / 'empty.mp4'
+        video.write_bytes(b'')
+    else:
+        video = tmp_path / 'text.mp4'
+        video.write_text('hello' * 100)
+    out = tmp_path / 'out'
+    assert _run([video, '--out', out]) == 1
+    assert 'video' in capsys.readouterr().err
+    assert not out.exists() and _debris(tmp_path) == []
+
+
+def test_missing_input_and_empty_folder(tmp_path, capsys):
+    assert _run([tmp_path / 'missing.mp4', '--out', tmp_path / 'o']) == 1
+    assert 'input not found' in capsys.readouterr().err
+    (tmp_path / 'empty').mkdir()
+    assert _run([tmp_path / 'empty', '--out', tmp_path / 'o']) == 1
+    assert 'no images' in capsys.readouterr().err
+    assert not (tmp_path / 'o').exists()
+
+
+def test_existing_output_needs_overwrite(tmp_path, capsys):
+    folder = _images_folder(tmp_path)
+    out = tmp_path / 'out'
+    out.mkdir()
+    (out / 'old.txt').write_text('old')
+    assert _run([folder, '--out', out]) == 1
+    assert '--overwrite' in capsys.readouterr().err
+    assert _run([folder, '--out', out, '--overwrite']) == 0
+    assert sorted(p.name for p in out.iterdir()) == ['poses.json']
+    assert _debris(tmp_path) == []
+
+
+def test_crash_mid_run_leaves_no_output(tmp_path):
+    class Crashing(FakeEstimator):
+        def __call__(self, image, color='bgr'):
+            if self.calls == 2:
+                raise RuntimeError('model exploded')
+            return super().__call__(image, color)
+
+    bag = _bag(tmp_path, StoragePlugin.SQLITE3)
+    out = tmp_path / 'out'
+    with pytest.raises(RuntimeError, match='exploded'):
+        _run([bag, '--out', out, '--vis'], Crashing())
+    assert not out.exists() and _debris(tmp_path) == []
+
+
+def test_tools_never_import_rclpy():
+    code = ('import sys; import logocap_ros.tools.offline, logocap_ros.tools.bag_io, '
+            'logocap_ros.tools.evaluate, logocap_ros.tools.weights, logocap_ros.tools.draw; '
+            'assert "rclpy" not in sys.modules, "rclpy imported"')
+    subprocess.run([sys.executable, '-c', code], check=True)
+
+
+@pytest.mark.slow
+def test_real_random_estimator_on_a_bag(tmp_path):
+    """The real LOGO-CAP estimator (random weights, 128 px input) through the bag path."""
+    from logocap_ros.core.estimator import EstimatorConfig, PoseEstimator
+    estimator = PoseEstimator.random(EstimatorConfig(arch='w32', input_size=128,
+                                                     flip_test=False))
+    bag = _bag(tmp_path, StoragePlugin.MCAP, frames=2)
+    out = tmp_path / 'out'
+    assert _run([bag, '--out', out, '--vis'], estimator) == 0
+    store = bag_io.logocap_typestore()
+    with Reader(out / f'{bag.name}_poses') as dst:
+        msgs = [store.deserialize_cdr(raw, c.msgtype) for c, _, raw in dst.messages()
+                if c.topic == '/poses']
+    assert len(msgs) == 2
+    doc = json.loads((out / 'poses.json').read_text())
+    for msg, frame in zip(msgs, doc['frames']):
+        assert len(msg.people) == len(frame['people'])
+        for person, rec in zip(msg.people, frame['people']):
+            assert len(person.keypoints) == 17
+            assert [k.x for k in person.keypoints] == pytest.approx(
+                [k[0] for k in rec['keypoints']], rel=1e-6)
