@@ -29,6 +29,7 @@ import os
 from pathlib import Path
 import sqlite3
 import struct
+import sys
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from logocap_ros.ros.image_conversion import compressed_to_bgr, image_to_bgr
@@ -57,6 +58,7 @@ def msg_dir_candidates() -> List[Path]:
         found.append(Path(get_package_share_directory('logocap_ros')) / 'msg')
     except Exception:  # noqa: BLE001 - not installed, or no ament environment
         pass
+    found.append(Path(sys.prefix) / 'share' / 'logocap_ros' / 'msg')  # pip data_files
     return found
 
 
@@ -70,7 +72,7 @@ def logocap_typestore(msg_dir: Optional[Path] = None):
     if folder is None:
         raise InputError('cannot find the logocap_ros .msg files (looked in '
                          f'{", ".join(map(str, folders))}); set LOGOCAP_MSG_DIR')
-    typestore = get_typestore(Stores.ROS2_KILTED)
+    typestore = get_typestore(getattr(Stores, 'ROS2_KILTED', Stores.LATEST))
     types: Dict[str, Any] = {}
     for path in sorted(folder.glob('*.msg')):
         types.update(get_types_from_msg(path.read_text(), f'logocap_ros/msg/{path.stem}'))
