@@ -336,3 +336,28 @@ def test_real_random_estimator_on_a_bag(tmp_path):
             assert len(person.keypoints) == 17
             assert [k.x for k in person.keypoints] == pytest.approx(
                 [k[0] for k in rec['keypoints']], rel=1e-6)
+
+
+def test_bad_input_fails_before_the_model_loads(tmp_path, monkeypatch, capsys):
+    def no_model(args):
+        raise AssertionError('the model must not be loaded for a bad input')
+
+    monkeypatch.setattr(offline, 'build_estimator', no_model)
+    bag = _bag(tmp_path, StoragePlugin.SQLITE3)
+    assert offline.main([str(bag), '--weights', 'w32', '--topic', '/nope', '--quiet',
+                         '--out', str(tmp_path / 'o')]) == 1
+    assert 'topic /nope' in capsys.readouterr().err
+    assert offline.main([str(bag), '--weights', 'w32', '--every', '0', '--quiet',
+                         '--out', str(tmp_path / 'o')], estimator=FakeEstimator()) == 1
+    assert '--every must be >= 1' in capsys.readouterr().err
+    assert not (tmp_path / 'o').exists()
+
+
+def test_missing_weights_tell_how_to_download(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv('LOGOCAP_CACHE_DIR', str(tmp_path / 'empty_cache'))
+    rc = offline.main([str(_images_folder(tmp_path)), '--weights', 'w48', '--arch', 'w48',
+                       '--quiet', '--out', str(tmp_path / 'o')])
+    err = capsys.readouterr().err
+    assert rc == 1 and err.count('\n') == 1
+    assert 'Run: logocap-weights download w48' in err
+    assert not (tmp_path / 'o').exists()

@@ -132,7 +132,7 @@ def _leftovers(cache: Path):
     if not cache.exists():
         return []
     return sorted(str(p.relative_to(cache)) for p in cache.rglob('*')
-                  if p.is_file() and p.name != weights.MANIFEST_NAME)
+                  if p.is_file() and p.name not in (weights.MANIFEST_NAME, '.lock'))
 
 
 def test_download_extracts_validates_and_records(server, cache):
@@ -323,7 +323,9 @@ def test_cli_unreachable_server_is_one_line_error(cache, capsys):
     rc = weights.main(['download', 'w32', '--url-base', 'http://127.0.0.1:9', '--retries', '0',
                        '--quiet'])
     err = capsys.readouterr().err
-    assert rc == 1 and err.startswith('logocap-weights: error:') and 'Traceback' not in err
+    last = err.strip().splitlines()[-1]
+    assert rc == 1 and last.startswith('logocap-weights: error:') and 'Traceback' not in err
+    assert 'Connection refused' in last
     assert not (cache / W32).exists()
 
 
@@ -334,3 +336,28 @@ def test_file_url_mirror(cache, tmp_path):
     weights.download(['w32'], cache, url_base=mirror.as_uri(), show_progress=False)
     assert weights.verify(cache) == []
     assert os.path.getsize(cache / W32) == len(_fake_checkpoint(0))
+
+
+def test_download_all_and_unknown_name(server, cache):
+    assert set(_download(server, cache, ['all'])) == {'w32', 'w48'}
+    with pytest.raises(ValueError, match='unknown weights name'):
+        _download(server, cache, ['w64'])
+
+
+def test_concurrent_downloads_are_serialised(server, cache):
+    errors = []
+
+    def worker():
+        try:
+            _download(server, cache, ['w32', 'w48'])
+        except Exception as exc:  # noqa: BLE001 - reported by the assert below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert len(server.requests) == 1, 'the later runs find the verified files'
+    assert weights.verify(cache) == []

@@ -24,6 +24,7 @@ import http.client
 import os
 from pathlib import Path
 import re
+import sys
 import time
 from typing import Callable, Optional
 import urllib.error
@@ -83,7 +84,8 @@ def download_file(url: str, dest: os.PathLike, *, retries: int = 5, backoff: flo
             break
         except _RetryableError as exc:
             last_error = exc
-            print(f'download attempt {attempt + 1}/{retries + 1} failed: {exc}', flush=True)
+            print(f'download attempt {attempt + 1}/{retries + 1} failed: {exc}',
+                  file=sys.stderr, flush=True)
     else:
         raise DownloadError(f'could not download {url} after {retries + 1} attempts: '
                             f'{last_error} (run the same command again to resume)')

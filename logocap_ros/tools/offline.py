@@ -60,7 +60,7 @@ def open_source(path: Path, topic: Optional[str] = None):
 def process(input_path: Path, estimator: Callable, out_dir: Path, *, fmt: str = 'json',
             vis: bool = False, topic: Optional[str] = None, every: int = 1,
             overwrite: bool = False, show_progress: bool = True,
-            meta: Optional[dict] = None) -> Path:
+            meta: Optional[dict] = None, opened: Optional[tuple] = None) -> Path:
     """Run ``estimator`` over an input and write all outputs to ``out_dir`` atomically.
 
     :param input_path: video file, image folder, or rosbag2 (folder or ``.mcap``/``.db3``).
@@ -70,16 +70,18 @@ def process(input_path: Path, estimator: Callable, out_dir: Path, *, fmt: str = 
     :param vis: also write annotated images/video.
     :param topic: bag image topic (default: ``/camera/image_raw`` or the only image topic).
     :param every: process every N-th frame (a bag keeps all messages regardless).
+    :param opened: ``(kind, source)`` from :func:`open_source` if already opened (it is
+        closed here either way).
     :return: ``out_dir``.
     :raises InputError: bad input; nothing is left in ``out_dir`` then.
     """
-    if every < 1:
-        raise ValueError(f'--every must be >= 1, not {every}')
-    if fmt not in ('json', 'csv'):
-        raise ValueError(f"format must be 'json' or 'csv', not {fmt!r}")
-    kind, source = open_source(input_path, topic)
+    kind, source = opened or open_source(input_path, topic)
     meta = dict(meta or {}, source=str(input_path), kind=kind, every=every)
     try:
+        if every < 1:
+            raise ValueError(f'--every must be >= 1, not {every}')
+        if fmt not in ('json', 'csv'):
+            raise ValueError(f"format must be 'json' or 'csv', not {fmt!r}")
         with staging_dir(out_dir, overwrite) as tmp:
             sink = make_sink(kind, tmp, source, every) if vis else None
             runner = _run_bag if kind == 'bag' else _run_frames
@@ -92,9 +94,15 @@ def process(input_path: Path, estimator: Callable, out_dir: Path, *, fmt: str = 
                 raise InputError(f'no frames were processed from {input_path}')
             write_poses(tmp, records, fmt, meta)
     finally:
-        if kind == 'bag':
-            source.close()
+        close_source(source)
     return out_dir
+
+
+def close_source(source) -> None:
+    """Release a source from :func:`open_source` (bags hold an open reader)."""
+    close = getattr(source, 'close', None)
+    if close is not None:
+        close()
 
 
 def _estimate(estimator: Callable, frame, records: List[dict], sink):
@@ -168,14 +176,20 @@ def main(argv: Optional[List[str]] = None, estimator: Optional[Callable] = None)
     """
     args = _parser().parse_args(argv)
     out = args.out or default_out_dir(args.input)
+    meta = {'arch': args.arch, 'weights': str(args.weights), 'input_size': args.input_size,
+            'flip_test': not args.no_flip}
     try:
-        detect_kind(args.input)  # fail on a missing input before loading the model
-        estimator = estimator or build_estimator(args)
-        meta = {'arch': args.arch, 'weights': str(args.weights), 'input_size': args.input_size,
-                'flip_test': not args.no_flip}
+        if out.exists() and not args.overwrite:
+            raise FileExistsError(f'{out} already exists (pass --overwrite to replace it)')
+        opened = open_source(args.input, args.topic)  # bad input fails before the model loads
+        try:
+            estimator = estimator or build_estimator(args)
+        except BaseException:
+            close_source(opened[1])
+            raise
         process(args.input, estimator, out, fmt=args.format, vis=args.vis, topic=args.topic,
                 every=args.every, overwrite=args.overwrite, show_progress=not args.quiet,
-                meta=meta)
+                meta=meta, opened=opened)
     except (InputError, FileExistsError, FileNotFoundError, ValueError) as exc:
         print(f'logocap-offline: error: {exc}', file=sys.stderr)
         return 1

@@ -31,13 +31,14 @@ Short names ``w32``/``w48`` given to the node or a CLI resolve to this cache thr
 """
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
 from pathlib import Path
 import sys
 import tarfile
-from typing import Dict, List, Optional
+from typing import Dict, Iterator, List, Optional
 
 from logocap_ros.tools import weights_archive
 from logocap_ros.tools.download import download_file, DownloadError
@@ -169,13 +170,40 @@ def download(names: List[str], cache_dir: Optional[os.PathLike] = None,
     :raises WeightsError: on any download, archive or validation failure.
     """
     cache = Path(cache_dir or default_cache_dir())
-    wanted = [n.lower() for n in names]
-    todo = [n for n in wanted if force or not _is_good(cache, n)]
-    for name in sorted(set(wanted) - set(todo)):
-        print(f'{name}: already downloaded and verified')
-    if todo:
-        _fetch_and_extract(todo, cache, url_base, retries, backoff, keep_archive, show_progress)
+    wanted = sorted(CHECKPOINTS) if 'all' in [n.lower() for n in names] else \
+        [n.lower() for n in names]
+    for name in wanted:
+        cached_path(name, cache)  # ValueError on an unknown name, before any download
+    cache.mkdir(parents=True, exist_ok=True)
+    with _cache_lock(cache):
+        todo = [n for n in wanted if force or not _is_good(cache, n)]
+        for name in sorted(set(wanted) - set(todo)):
+            print(f'{name}: already downloaded and verified')
+        if todo:
+            _fetch_and_extract(todo, cache, url_base, retries, backoff, keep_archive,
+                               show_progress)
     return {n: cached_path(n, cache) for n in wanted}
+
+
+@contextlib.contextmanager
+def _cache_lock(cache: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the cache so two downloads never share a ``.part`` file."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no locking
+        yield
+        return
+    with open(cache / '.lock', 'w') as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            print(f'waiting for another logocap-weights process using {cache} ...',
+                  file=sys.stderr)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _fetch_and_extract(todo: List[str], cache: Path, url_base: str, retries: int,
@@ -296,7 +324,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     cache = getattr(args, 'cache_dir', None) or default_cache_dir()
     try:
         return _COMMANDS[args.command](args, cache)
-    except (WeightsError, FileNotFoundError, ValueError) as exc:
+    except (WeightsError, OSError, ValueError) as exc:
         print(f'logocap-weights: error: {exc}', file=sys.stderr)
         return 1
     except KeyboardInterrupt:
