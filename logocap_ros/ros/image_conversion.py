@@ -161,13 +161,14 @@ def bgr_to_image_msg(image: np.ndarray, header: Any, msg_type: Any) -> Any:
     """Wrap a BGR image into a ``sensor_msgs/Image`` (``bgr8``, tightly packed).
 
     :param image: ``(H, W, 3)`` uint8 BGR.
-    :param header: ``std_msgs/Header`` copied into the message.
+    :param header: ``std_msgs/Header`` copied into the message (None: leave empty).
     :param msg_type: the ``sensor_msgs.msg.Image`` class.
     :return: the message.
     """
     image = np.ascontiguousarray(image, dtype=np.uint8)
     msg = msg_type()
-    msg.header = header
+    if header is not None:
+        msg.header = header
     msg.height, msg.width = int(image.shape[0]), int(image.shape[1])
     msg.encoding = 'bgr8'
     msg.is_bigendian = 0

@@ -1,0 +1,148 @@
+# Copyright 2026 The logocap_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Turn a validated :class:`NodeConfig` into a ready estimator (no rclpy).
+
+Every failure is raised as :class:`StartupError` with a one-line message that says how to fix
+it, so the node can report it and exit without a traceback.
+"""
+
+from dataclasses import dataclass, fields
+from typing import Any, Callable, Optional, Tuple
+
+from logocap_ros.ros.parameters import ARCHS, NodeConfig
+
+
+class StartupError(RuntimeError):
+    """The node cannot start with the given parameters; the message says how to fix it."""
+
+
+@dataclass
+class LoadedEstimator:
+    """An estimator and how to describe it.
+
+    :param estimator: callable ``(bgr (H, W, 3) uint8, color='bgr') -> PoseResult``.
+    :param method: e.g. ``logocap-hrnet-w32 torch cpu fp32 input=512 flip``.
+    :param untrained: True for ``weights:=random`` (demo/test weights, meaningless poses).
+    :param device: the resolved device string.
+    :param backend: the backend's name (``torch``, ``onnxruntime``, ``tensorrt``).
+    """
+
+    estimator: Callable[..., Any]
+    method: str
+    untrained: bool
+    device: str
+    backend: str = 'torch'
+
+
+def parse_weights(spec: str, arch: str) -> Tuple[Optional[str], str]:
+    """Split the ``weights`` parameter into ``(path_or_name or None for random, arch)``.
+
+    ``random`` uses ``arch``; ``random:w48`` overrides it.
+    """
+    text = spec.strip()
+    if text == 'random' or text.startswith('random:'):
+        variant = text.partition(':')[2] or arch
+        if variant not in ARCHS:
+            raise StartupError(f"weights:='{spec}': unknown architecture '{variant}'; use "
+                               f"random, {', '.join('random:' + a for a in ARCHS)}")
+        return None, variant
+    return text, arch
+
+
+def resolve_device(device: str, cuda_available: Callable[[], bool]) -> str:
+    """Resolve ``auto`` and check that a requested CUDA device exists."""
+    if device == 'auto':
+        return 'cuda:0' if cuda_available() else 'cpu'
+    if device.startswith('cuda') and not cuda_available():
+        raise StartupError(f"device:='{device}' but PyTorch sees no CUDA GPU; use device:=cpu "
+                           'or install a CUDA build of PyTorch')
+    return device
+
+
+def resolve_path(spec: str) -> str:
+    """Resolve a path or short name (``w32``/``w48``) to an existing checkpoint file."""
+    try:
+        from logocap_ros.tools.weights import resolve_weights
+    except ImportError:
+        resolve_weights = None
+    if resolve_weights is None:
+        import os
+        if not os.path.isfile(spec):
+            raise StartupError(f"weights file not found: '{spec}'; pass weights:=<path to "
+                               'a .pth checkpoint> or weights:=random for a demo')
+        return spec
+    try:
+        return str(resolve_weights(spec))
+    except (FileNotFoundError, OSError, ValueError, RuntimeError) as exc:
+        raise StartupError(_one_line(exc)) from None
+
+
+def load_estimator(cfg: NodeConfig) -> LoadedEstimator:
+    """Build the estimator described by ``cfg`` (already validated).
+
+    :raises StartupError: missing or corrupt weights, unavailable backend/device/precision.
+    """
+    import torch
+    from logocap_ros.core.checkpoint import CheckpointError
+    from logocap_ros.core.estimator import EstimatorConfig, PoseEstimator
+    device = resolve_device(cfg.device, torch.cuda.is_available)
+    if cfg.precision == 'fp16' and device == 'cpu':
+        raise StartupError('precision:=fp16 needs a GPU; use precision:=fp32 on the CPU')
+    path, arch = parse_weights(cfg.weights, cfg.arch)
+    kwargs = {'arch': arch, 'input_size': cfg.estimator_input_size,
+              'flip_test': cfg.flip_test, 'device': device, 'max_people': cfg.max_people,
+              'pose_threshold': 0.0, 'backend': cfg.backend, 'precision': cfg.precision}
+    names = _field_names(EstimatorConfig)
+    try:
+        est_cfg = EstimatorConfig(**{k: v for k, v in kwargs.items() if k in names})
+        if path is None:
+            estimator = PoseEstimator.random(est_cfg)
+        else:
+            estimator = PoseEstimator.from_checkpoint(resolve_path(path), est_cfg)
+    except StartupError:
+        raise
+    except (CheckpointError, ImportError, ValueError, RuntimeError, OSError) as exc:
+        raise StartupError(_one_line(exc)) from None
+    backend = getattr(getattr(estimator, 'backend', None), 'name', cfg.backend)
+    kind = 'random-untrained' if path is None else 'trained'
+    flip = ' flip' if cfg.flip_test else ''
+    method = (f'logocap-hrnet-{arch} {kind} {backend} {device} {cfg.precision} '
+              f'input={cfg.input_size or "default"}{flip}')
+    return LoadedEstimator(estimator, method, path is None, device, backend)
+
+
+def release(loaded: Optional[LoadedEstimator]) -> None:
+    """Close the estimator's backend and free cached GPU memory when it ran on CUDA."""
+    if loaded is None:
+        return
+    close = getattr(loaded.estimator, 'close', None)
+    if close is not None:
+        close()
+    if loaded.device.startswith('cuda'):
+        import torch
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+
+def _field_names(cls: Any) -> set:
+    try:
+        return {f.name for f in fields(cls)}
+    except TypeError:
+        return set()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = ' '.join(str(exc).split()) or type(exc).__name__
+    return text if len(text) < 400 else text[:397] + '...'
