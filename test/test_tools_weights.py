@@ -361,3 +361,14 @@ def test_concurrent_downloads_are_serialised(server, cache):
     assert errors == []
     assert len(server.requests) == 1, 'the later runs find the verified files'
     assert weights.verify(cache) == []
+
+
+def test_kept_archive_is_reused_but_not_with_force(server, cache):
+    _download(server, cache, ['w32'], keep_archive=True)
+    assert (cache / 'downloads' / weights.ARCHIVE_NAME).is_file()
+    _download(server, cache, ['w48'])  # extracted from the kept archive, no new request
+    assert len(server.requests) == 1 and (cache / W48).is_file()
+    assert not (cache / 'downloads' / weights.ARCHIVE_NAME).exists()
+    _download(server, cache, ['w32'], keep_archive=True)
+    _download(server, cache, ['w32'], force=True)
+    assert len(server.requests) == 2

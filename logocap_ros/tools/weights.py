@@ -180,9 +180,19 @@ def download(names: List[str], cache_dir: Optional[os.PathLike] = None,
         for name in sorted(set(wanted) - set(todo)):
             print(f'{name}: already downloaded and verified')
         if todo:
+            if force:
+                _discard_archive(cache)
             _fetch_and_extract(todo, cache, url_base, retries, backoff, keep_archive,
                                show_progress)
     return {n: cached_path(n, cache) for n in wanted}
+
+
+def _discard_archive(cache: Path) -> None:
+    """Delete a kept or partial archive so that the next fetch starts from scratch."""
+    for path in (cache / 'downloads' / ARCHIVE_NAME,
+                 cache / 'downloads' / (ARCHIVE_NAME + '.part')):
+        if path.is_file():
+            path.unlink()
 
 
 @contextlib.contextmanager
@@ -225,9 +235,11 @@ def _fetch_and_extract(todo: List[str], cache: Path, url_base: str, retries: int
         extracted = weights_archive.extract_checkpoints(
             archive, members, cache, KNOWN_SHA256, validate=validate_checkpoint)
     except (DownloadError, weights_archive.ArchiveError, tarfile.TarError, OSError) as exc:
-        if archive.is_file() and not isinstance(exc, DownloadError):
-            archive.unlink()  # a corrupt archive must not be reused on the next run
-        raise WeightsError(str(exc)) from exc
+        if isinstance(exc, DownloadError) or not archive.is_file():
+            raise WeightsError(str(exc)) from exc
+        archive.unlink()  # a corrupt archive must not be reused on the next run
+        raise WeightsError(f'{exc}; the archive was deleted (nothing was installed), run the '
+                           'command again to download it afresh') from exc
     for name, (path, file_digest) in extracted.items():
         _record(cache, name, path, file_digest, url, digest)
     if not keep_archive and archive.is_file():
