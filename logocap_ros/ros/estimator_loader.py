@@ -94,13 +94,15 @@ def load_estimator(cfg: NodeConfig) -> LoadedEstimator:
 
     :raises StartupError: missing or corrupt weights, unavailable backend/device/precision.
     """
+    path, arch = parse_weights(cfg.weights, cfg.arch)
+    if path is not None:
+        path = resolve_path(path)  # fail fast, before importing torch
     import torch
     from logocap_ros.core.checkpoint import CheckpointError
     from logocap_ros.core.estimator import EstimatorConfig, PoseEstimator
     device = resolve_device(cfg.device, torch.cuda.is_available)
     if cfg.precision == 'fp16' and device == 'cpu':
         raise StartupError('precision:=fp16 needs a GPU; use precision:=fp32 on the CPU')
-    path, arch = parse_weights(cfg.weights, cfg.arch)
     kwargs = {'arch': arch, 'input_size': cfg.estimator_input_size,
               'flip_test': cfg.flip_test, 'device': device, 'max_people': cfg.max_people,
               'pose_threshold': 0.0, 'backend': cfg.backend, 'precision': cfg.precision}
@@ -110,7 +112,7 @@ def load_estimator(cfg: NodeConfig) -> LoadedEstimator:
         if path is None:
             estimator = PoseEstimator.random(est_cfg)
         else:
-            estimator = PoseEstimator.from_checkpoint(resolve_path(path), est_cfg)
+            estimator = PoseEstimator.from_checkpoint(path, est_cfg)
     except StartupError:
         raise
     except (CheckpointError, ImportError, ValueError, RuntimeError, OSError) as exc:

@@ -1,0 +1,91 @@
+# Copyright 2026 The logocap_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Launch logocap_node on a camera topic, optionally with a file player and RViz.
+
+Examples::
+
+    ros2 launch logocap_ros pose.launch.py camera_topic:=/camera/color/image_raw weights:=w32
+    ros2 launch logocap_ros pose.launch.py play:=/path/video.mp4 weights:=random rviz:=true
+
+The node configures and activates itself (its ``autostart`` parameter, default true). Every
+process started here gets the shipped Fast DDS shared-memory profile (``fastdds_profile``),
+so full-size best-effort frames arrive; a camera driver started elsewhere needs the same
+``FASTDDS_DEFAULT_PROFILES_FILE`` (README, "The node").
+"""
+
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, SetEnvironmentVariable
+from launch.conditions import IfCondition
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, PythonExpression
+from launch_ros.actions import Node
+from launch_ros.substitutions import FindPackageShare
+
+PACKAGE = 'logocap_ros'
+
+ARGUMENTS = (
+    ('camera_topic', '/camera/image_raw', 'input sensor_msgs/Image topic (remaps `image`; '
+     '`<topic>/compressed` is used with input_transport:=compressed)'),
+    ('weights', 'w32', 'checkpoint path, w32, w48, or random (untrained demo weights)'),
+    ('backend', 'auto', 'auto, torch, onnxruntime or tensorrt'),
+    ('device', 'auto', 'auto, cpu, cuda or cuda:N'),
+    ('input_transport', 'raw', 'raw or compressed'),
+    ('namespace', '', 'namespace of the node and its topics'),
+    ('params_file', PathJoinSubstitution([FindPackageShare(PACKAGE), 'config', 'logocap.yaml']),
+     'parameter YAML file (defaults for every node parameter)'),
+    ('rviz', 'false', 'start RViz with the shipped configuration'),
+    ('play', '', 'video file, image folder or image to publish on camera_topic (empty: off)'),
+    ('play_rate', '15.0', 'frames per second of the player'),
+    ('frame_id', 'camera', 'header.frame_id of the played frames'),
+    ('fastdds_profile', PathJoinSubstitution([FindPackageShare(PACKAGE), 'config',
+                                              'fastdds_shm.xml']),
+     'Fast DDS XML profile for all processes started here (empty: leave the environment)'),
+)
+
+
+def _not_empty(name: str) -> IfCondition:
+    return IfCondition(PythonExpression(["'", LaunchConfiguration(name), "' != ''"]))
+
+
+def generate_launch_description() -> LaunchDescription:
+    """Build the launch description (see the module docstring for the arguments)."""
+    cfg = {name: LaunchConfiguration(name) for name, _, _ in ARGUMENTS}
+    camera = cfg['camera_topic']
+    profile_env = [
+        SetEnvironmentVariable(var, cfg['fastdds_profile'],
+                               condition=_not_empty('fastdds_profile'))
+        for var in ('FASTDDS_DEFAULT_PROFILES_FILE', 'FASTRTPS_DEFAULT_PROFILES_FILE')]
+    node = Node(
+        package=PACKAGE, executable='logocap_node', name='logocap_node', output='screen',
+        namespace=cfg['namespace'],
+        parameters=[cfg['params_file'], {
+            'weights': cfg['weights'], 'backend': cfg['backend'], 'device': cfg['device'],
+            'input_transport': cfg['input_transport']}],
+        remappings=[('image', camera), ('image/compressed', [camera, '/compressed'])])
+    player = Node(
+        package=PACKAGE, executable='camera_publisher', name='camera_publisher',
+        namespace=cfg['namespace'], output='screen', condition=_not_empty('play'),
+        arguments=[cfg['play'], '--rate', cfg['play_rate'], '--frame-id', cfg['frame_id'],
+                   '--loop'],
+        remappings=[('image', camera)])
+    rviz = Node(
+        package='rviz2', executable='rviz2', name='rviz2', output='log',
+        arguments=['-d', PathJoinSubstitution([FindPackageShare(PACKAGE), 'rviz',
+                                               'logocap.rviz'])],
+        condition=IfCondition(cfg['rviz']))
+    return LaunchDescription(
+        [DeclareLaunchArgument(name, default_value=default, description=text)
+         for name, default, text in ARGUMENTS]
+        + profile_env
+        + [node, player, rviz])
