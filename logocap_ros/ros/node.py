@@ -265,7 +265,11 @@ class LogocapNode(LifecycleNode):
 
 def main(args: Optional[List[str]] = None) -> int:
     """Run the node; return the process exit code (non-zero on startup errors)."""
-    rclpy.init(args=args)
+    try:
+        rclpy.init(args=args)
+    except Exception as exc:  # noqa: BLE001 - rcl reports unparsable arguments this way
+        print(f'[{NODE_NAME}] invalid command line: {exc}', file=sys.stderr)
+        return 2
     node = None
     try:
         node = LogocapNode()

@@ -1,0 +1,37 @@
+# Copyright 2026 The logocap_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Startup errors of the real node process: non-zero exit and one readable line."""
+
+import subprocess
+
+import pytest
+from ros_helpers import child_env, node_command, private_domain
+
+
+@pytest.mark.parametrize('params,code,words', [
+    ({'weights': '/nonexistent/logocap_w32.pth'}, 1, 'weights file not found'),
+    ({'weights': "''"}, 1, 'weights is empty'),
+    ({'weights': 'random', 'arch': 'w99'}, 1, "arch:='w99' is invalid"),
+    ({'weights': 'random', 'pose_threshold': 5.0}, 2, 'pose_threshold out of range'),
+    ({'weights': 'random', 'input_size': 100}, 2, 'not a valid step'),
+])
+def test_startup_error_exits_non_zero_with_one_line(params, code, words):
+    with private_domain() as domain_id:
+        done = subprocess.run(node_command(**params), env=child_env(domain_id),
+                              capture_output=True, text=True, timeout=120)
+    lines = [t for t in (done.stdout + done.stderr).splitlines() if t.strip()]
+    assert done.returncode == code, lines
+    assert len(lines) == 1 and words in lines[0], lines
+    assert 'Traceback' not in lines[0]
