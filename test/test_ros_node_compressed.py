@@ -1,0 +1,88 @@
+# Copyright 2026 The logocap_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The node on ``image/compressed`` with reliable QoS: QoS warning, JPEG/PNG, corrupt data."""
+
+from builtin_interfaces.msg import Time
+import cv2
+from diagnostic_msgs.msg import DiagnosticArray
+from logocap_ros.msg import PersonPoseArray
+import numpy as np
+import pytest
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from ros_helpers import child_env, node_command, private_domain, Proc, TestGraph, wait_until
+from sensor_msgs.msg import CompressedImage
+from std_msgs.msg import Header
+
+IMAGE = np.random.default_rng(3).integers(0, 256, (96, 128, 3), np.uint8)
+
+
+@pytest.fixture(scope='module')
+def graph():
+    """Node with input_transport:=compressed, reliability:=reliable; test graph around it."""
+    with private_domain() as domain_id:
+        node = Proc(node_command(weights='random', input_size=64, flip_test=False,
+                                 max_people=3, input_transport='compressed',
+                                 reliability='reliable', pose_threshold=0.0),
+                    child_env(domain_id))
+        g = TestGraph(domain_id)
+        try:
+            assert node.wait_for('active: listening on /image/compressed', 120), node.output()
+            g.proc = node
+            g.poses = g.collect(PersonPoseArray, 'poses')
+            g.diag = g.collect(DiagnosticArray, '/diagnostics')
+            yield g
+        finally:
+            g.close()
+            node.stop()
+
+
+def compressed(sec: int, fmt: str, data: bytes) -> CompressedImage:
+    """Return a CompressedImage with a distinct stamp."""
+    return CompressedImage(header=Header(stamp=Time(sec=sec), frame_id='zcam'), format=fmt,
+                           data=data)
+
+
+def bad_count(g) -> int:
+    """Return the node's ``bad_input.corrupt`` counter from the newest diagnostics."""
+    for _, array in reversed(g.diag):
+        values = {kv.key: kv.value for kv in array.status[0].values}
+        return int(values.get('bad_input.corrupt', 0))
+    return 0
+
+
+def test_incompatible_publisher_qos_is_reported(graph):
+    best_effort = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
+    graph.node.create_publisher(CompressedImage, 'image/compressed', best_effort)
+    assert graph.proc.wait_for('incompatible QoS on /image/compressed', 15), graph.proc.output()
+    assert 'set reliability:=best_effort' in graph.proc.output()
+
+
+def test_jpeg_png_and_corrupt_data(graph):
+    pub = graph.node.create_publisher(CompressedImage, 'image/compressed', 10)
+    assert wait_until(lambda: pub.get_subscription_count() > 0, 20)
+    jpeg = cv2.imencode('.jpg', IMAGE)[1].tobytes()
+    png = cv2.imencode('.png', IMAGE)[1].tobytes()
+    pub.publish(compressed(1, 'jpeg', jpeg))
+    assert wait_until(lambda: any(m.header.stamp.sec == 1 for _, m in graph.poses), 60)
+    for k, data in enumerate([jpeg[:len(jpeg) // 2], b'\x00garbage' * 10]):
+        pub.publish(compressed(10 + k, 'jpeg', data))
+        assert wait_until(lambda: bad_count(graph) == k + 1, 15), graph.proc.output()[-1500:]
+    pub.publish(compressed(2, 'png', png))
+    assert wait_until(lambda: any(m.header.stamp.sec == 2 for _, m in graph.poses), 60)
+    stamps = [m.header.stamp.sec for _, m in graph.poses]
+    assert stamps == [1, 2]
+    first = graph.poses[0][1]
+    assert first.header.frame_id == 'zcam' and (first.image_width, first.image_height) == (128, 96)
+    assert 'truncated' in graph.proc.output()
