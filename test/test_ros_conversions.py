@@ -22,7 +22,6 @@ from builtin_interfaces.msg import Time
 from logocap_ros.core.keypoints import KEYPOINT_NAMES, SKELETON_EDGES
 from logocap_ros.core.result import PoseResult
 from logocap_ros.ros import conversions, qos
-from logocap_ros.ros.annotate import draw_poses
 from logocap_ros.ros.latest_frame import FrameWorker, LatestFrameSlot
 from logocap_ros.ros.stats import NodeStats, RateLimitedLog, RateMeter
 import numpy as np
@@ -30,6 +29,8 @@ import pytest
 from rclpy.qos import DurabilityPolicy, ReliabilityPolicy
 from std_msgs.msg import Header
 from visualization_msgs.msg import Marker
+
+pytestmark = pytest.mark.ros
 
 
 def two_people() -> PoseResult:
@@ -101,12 +102,11 @@ def test_skeleton_info_and_diagnostics():
     assert {kv.key: kv.value for kv in status.values} == {'rate': '1.235', 'dropped': '3'}
 
 
-def test_annotated_image_draws_only_confident_joints():
-    image = np.zeros((480, 640, 3), np.uint8)
-    out = draw_poses(image, two_people(), keypoint_threshold=0.3)
-    assert out.shape == image.shape and image.max() == 0 and out.max() > 0
-    assert out[50, 100].any()  # person 0, joint 0 (0.9)
-    assert not out[50, 300].any()  # person 1, joint 0 (0.2): not drawn
+def test_bgr_colours_match_marker_colours():
+    for i in range(12):
+        c = conversions.person_color(i)
+        assert conversions.person_color_bgr(i) == (round(c.b * 255), round(c.g * 255),
+                                                   round(c.r * 255))
 
 
 def test_qos_incompatibility_rules():

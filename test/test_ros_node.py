@@ -35,6 +35,8 @@ from ros_helpers import (camera_command, child_env, node_command, private_domain
 from sensor_msgs.msg import Image
 from visualization_msgs.msg import Marker, MarkerArray
 
+pytestmark = [pytest.mark.ros, pytest.mark.slow]
+
 FRAME_TIMEOUT = 60.0  # s; one CPU inference takes about 1 s, much more on a loaded machine
 
 

@@ -25,6 +25,8 @@ from ros_helpers import child_env, node_command, private_domain, Proc, TestGraph
 from sensor_msgs.msg import CompressedImage
 from std_msgs.msg import Header
 
+pytestmark = [pytest.mark.ros, pytest.mark.slow]
+
 IMAGE = np.random.default_rng(3).integers(0, 256, (96, 128, 3), np.uint8)
 
 

@@ -31,6 +31,8 @@ import rclpy
 from rclpy.parameter import Parameter
 import yaml
 
+pytestmark = pytest.mark.ros
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

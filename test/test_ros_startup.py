@@ -19,6 +19,8 @@ import subprocess
 import pytest
 from ros_helpers import child_env, node_command, private_domain
 
+pytestmark = pytest.mark.ros
+
 
 @pytest.mark.parametrize('params,code,words', [
     ({'weights': '/nonexistent/logocap_w32.pth'}, 1, 'weights file not found'),

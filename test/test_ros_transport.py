@@ -23,6 +23,8 @@ import sys
 import pytest
 from ros_helpers import camera_command, child_env, private_domain, Proc, ROOT
 
+pytestmark = [pytest.mark.ros, pytest.mark.slow]
+
 FRAMES = 60
 
 

@@ -70,6 +70,12 @@ def person_color(index: int, alpha: float = 1.0) -> ColorRGBA:
     return ColorRGBA(r=r, g=g, b=b, a=float(alpha))
 
 
+def person_color_bgr(index: int) -> tuple:
+    """Return the same colour as :func:`person_color` as a BGR 0..255 tuple (for OpenCV)."""
+    r, g, b = PALETTE[int(index) % len(PALETTE)]
+    return (round(b * 255), round(g * 255), round(r * 255))
+
+
 def result_to_pose_array(result: PoseResult, header: Any,
                          track_ids: Optional[Sequence[int]] = None) -> PersonPoseArray:
     """Build the ``poses`` message for one image.

@@ -32,13 +32,13 @@ from typing import Any, List, Optional
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from logocap_ros.msg import PersonPoseArray, SkeletonInfo
 from logocap_ros.ros import conversions, qos
-from logocap_ros.ros.annotate import draw_poses
 from logocap_ros.ros.estimator_loader import (load_estimator, LoadedEstimator, release,
                                               StartupError)
 from logocap_ros.ros.image_conversion import bgr_to_image_msg, compressed_to_bgr, image_to_bgr
 from logocap_ros.ros.latest_frame import FrameWorker
 from logocap_ros.ros.parameters import declare_parameters, DYNAMIC, NodeConfig, read_config
 from logocap_ros.ros.stats import NodeStats, RateLimitedLog
+from logocap_ros.tools.draw import draw_poses
 from rcl_interfaces.msg import SetParametersResult
 import rclpy
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
@@ -207,7 +207,9 @@ class LogocapNode(LifecycleNode):
             markers.publish(conversions.result_to_markers(result, header, style))
         annotated = self._pubs['annotated']
         if cfg.publish_annotated_image and annotated.get_subscription_count() > 0:
-            drawn = draw_poses(image, result, cfg.keypoint_threshold)
+            colors = [conversions.person_color_bgr(i) for i in range(len(result))]
+            drawn = draw_poses(image, result, keypoint_threshold=cfg.keypoint_threshold,
+                               colors=colors)
             annotated.publish(bgr_to_image_msg(drawn, header, Image))
 
     def _age(self, stamp: Any) -> float:
