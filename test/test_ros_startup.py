@@ -37,3 +37,14 @@ def test_startup_error_exits_non_zero_with_one_line(params, code, words):
     assert done.returncode == code, lines
     assert len(lines) == 1 and words in lines[0], lines
     assert 'Traceback' not in lines[0]
+
+
+def test_corrupt_weights_exit_non_zero_with_one_line(tmp_path):
+    bad = tmp_path / 'corrupt_w32.pth'
+    bad.write_bytes(b'PK\x03\x04 this is not a checkpoint' * 10)
+    with private_domain() as domain_id:
+        done = subprocess.run(node_command(weights=str(bad)), env=child_env(domain_id),
+                              capture_output=True, text=True, timeout=120)
+    lines = [t for t in (done.stdout + done.stderr).splitlines() if t.strip()]
+    assert done.returncode == 1, lines
+    assert len(lines) == 1 and 'cannot configure' in lines[0] and str(bad) in lines[0], lines

@@ -1,0 +1,87 @@
+# Copyright 2026 The logocap_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Lifecycle of the real node process driven over its services (``autostart:=false``)."""
+
+import time
+
+from builtin_interfaces.msg import Time
+from lifecycle_msgs.msg import State, Transition
+from lifecycle_msgs.srv import ChangeState, GetState
+from logocap_ros.msg import PersonPoseArray
+import numpy as np
+import pytest
+from ros_helpers import child_env, node_command, private_domain, Proc, TestGraph, wait_until
+from sensor_msgs.msg import Image
+from std_msgs.msg import Header
+
+pytestmark = [pytest.mark.ros, pytest.mark.slow]
+
+
+def frame(sec: int) -> Image:
+    """Return a small bgr8 image stamped ``sec``."""
+    data = np.random.default_rng(sec).integers(0, 256, (96, 128, 3), np.uint8).tobytes()
+    return Image(header=Header(stamp=Time(sec=sec), frame_id='lc'), height=96, width=128,
+                 encoding='bgr8', step=384, data=data)
+
+
+def test_configure_activate_deactivate_reactivate():
+    with private_domain() as domain_id:
+        node = Proc(node_command(weights='random', input_size=64, flip_test=False,
+                                 max_people=3, autostart=False, pose_threshold=0.0),
+                    child_env(domain_id))
+        g = TestGraph(domain_id)
+        try:
+            _run_lifecycle(g, node)
+        finally:
+            g.close()
+            node.stop()
+
+
+def _run_lifecycle(g: TestGraph, node: Proc) -> None:
+    get_state = g.node.create_client(GetState, '/logocap_node/get_state')
+    change = g.node.create_client(ChangeState, '/logocap_node/change_state')
+    poses = g.collect(PersonPoseArray, 'poses')
+    pub = g.node.create_publisher(Image, 'image', 10)
+
+    def state() -> int:
+        return g.call(get_state, GetState.Request(), 60).current_state.id
+
+    def transition(tid: int) -> bool:
+        request = ChangeState.Request(transition=Transition(id=tid))
+        return g.call(change, request, 120).success
+
+    def processed(sec: int, timeout: float) -> bool:
+        pub.publish(frame(sec))
+        return wait_until(lambda: any(m.header.stamp.sec == sec for _, m in poses), timeout)
+
+    assert state() == State.PRIMARY_STATE_UNCONFIGURED
+    assert transition(Transition.TRANSITION_CONFIGURE)
+    assert state() == State.PRIMARY_STATE_INACTIVE
+    assert g.node.count_publishers('poses') == 1 and g.node.count_subscribers('image') == 0
+    assert transition(Transition.TRANSITION_ACTIVATE)
+    assert wait_until(lambda: pub.get_subscription_count() == 1, 20)
+    assert processed(1, 60), node.output()[-1500:]
+    assert transition(Transition.TRANSITION_DEACTIVATE)
+    assert wait_until(lambda: pub.get_subscription_count() == 0, 20)
+    assert not processed(2, 2.0)
+    assert transition(Transition.TRANSITION_ACTIVATE)  # reloads the released model
+    assert wait_until(lambda: pub.get_subscription_count() == 1, 20)
+    assert processed(3, 60), node.output()[-1500:]
+    assert transition(Transition.TRANSITION_DEACTIVATE)
+    assert transition(Transition.TRANSITION_CLEANUP)
+    assert state() == State.PRIMARY_STATE_UNCONFIGURED
+    time.sleep(0.5)
+    assert g.node.count_publishers('poses') == 0
+    assert [m.header.stamp.sec for _, m in poses] == [1, 3]
