@@ -185,19 +185,27 @@ def test_runtime_parameter_change_takes_effect(graph):
 def test_no_backlog_when_the_camera_is_faster_than_the_model(graph):
     time.sleep(1.5)  # diagnostics (1 Hz) include every earlier frame
     start = diag_values(graph)
-    camera = Proc(camera_command('synthetic:320x240', '--rate', '30', '--count', '240',
+    camera = Proc(camera_command('synthetic:320x240', '--rate', '30', '--count', '3000',
                                  '--frame-id', 'cam_fast'), child_env(graph.domain_id))
-    assert camera.popen.wait(60) == 0, camera.output()
-    time.sleep(3.0)  # let the last frame finish and diagnostics refresh
-    fast = [(t, m) for t, m in graph.poses if m.header.frame_id == 'cam_fast']
-    stamps = [m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for _, m in fast]
-    assert len(fast) >= 3 and stamps == sorted(set(stamps))
-    received = [t for t, _ in fast]
+
+    def fast():
+        return [(t, m) for t, m in graph.poses if m.header.frame_id == 'cam_fast']
+
+    try:
+        assert wait_until(lambda: len(fast()) >= 5, 120), camera.output()
+    finally:
+        camera.stop()
+    processed = int(start['frames_processed'])
+    assert wait_until(lambda: int(diag_values(graph)['frames_processed']) - processed
+                      == len(fast()), 60), (diag_values(graph), len(fast()))
+    got = fast()
+    stamps = [m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for _, m in got]
+    assert stamps == sorted(set(stamps))
+    received = [t for t, _ in got]
     latency = [(t - s) / 1e9 for t, s in zip(received, stamps)]
     interval = max(np.diff(received) / 1e9)
     assert max(latency) <= 2 * interval + 0.5, (latency, interval)
     end = diag_values(graph)
-    assert int(end['frames_dropped']) > int(start['frames_dropped'])
-    assert int(end['frames_processed']) - int(start['frames_processed']) == len(fast)
+    assert int(end['frames_dropped']) > int(start['frames_dropped']) + len(got)
     assert {'input_rate_hz', 'processing_rate_hz', 'latency_ms_mean', 'backend'} <= set(end)
     assert end['backend'] == 'torch'
