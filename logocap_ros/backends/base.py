@@ -92,5 +92,5 @@ class InferenceBackend(abc.ABC):
         """Backend-specific inference on ``(1, 3, H, W)`` float32."""
 
     def input_shape(self) -> Optional[tuple]:
-        """Fixed input shape the backend was built for, or None if any size works."""
+        """Return the fixed input shape the backend was built for, or None if any size works."""
         return None
