@@ -1,0 +1,106 @@
+# Copyright 2026 The logocap_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+# Development without a ROS 2 install: a Python 3.11 venv with ROS 2 Kilted from PyPI, and a
+# colcon build of this package (messages + install space) under build/colcon.
+#   make venv    .venv from requirements/dev.txt (+ the CMake path fixes for the ROS wheels)
+#   make build   colcon build into build/colcon/{build,install,log} (incremental, stamped)
+#   make test    venv + build, then pytest on test/ (ROS traffic stays on loopback)
+#   make demo    pose estimation on a synthetic image with deterministic random weights
+#   make lint    only the linter tests (flake8, pep257, copyright, Python 3.10, package.xml)
+#   make clean   remove build/, out/ and caches (keeps .venv); make distclean removes .venv too
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+PYTHON ?= python3.11
+VENV := $(CURDIR)/.venv
+VPY := $(VENV)/bin/python
+VENV_STAMP := $(VENV)/.logocap_ros-venv.stamp
+
+COLCON_BASE := $(CURDIR)/build/colcon
+BUILD_STAMP := $(COLCON_BASE)/.build.stamp
+MANIFEST := $(COLCON_BASE)/.manifest
+# Folders whose file *list* (not contents) decides whether the install space must be redone;
+# --symlink-install makes edits of existing files visible without a rebuild.
+INSTALLED_DIRS := $(wildcard logocap_ros launch config rviz scripts msg)
+
+PYTEST_ARGS ?=
+LINT_TESTS := test/test_flake8.py test/test_pep257.py test/test_copyright.py \
+	test/test_py310.py test/test_xmllint.py
+# pip prints one such warning per package for this machine's extra (partial) local indexes.
+PIP_NOISE := is ignored: it is neither a file nor a directory
+
+.PHONY: help venv build test demo lint clean distclean FORCE
+
+help:
+	@sed -n 's/^#   make /  make /p' $(firstword $(MAKEFILE_LIST))
+
+venv: $(VENV_STAMP)
+
+$(VENV_STAMP): requirements/dev.txt scripts/fix_venv_cmake.py
+	@command -v $(PYTHON) >/dev/null || { \
+		echo "make venv: $(PYTHON) not found; the PyPI ROS 2 wheels need CPython 3.11" >&2; \
+		exit 1; }
+	@echo '== make venv: installing requirements/dev.txt into .venv (first time: 2-3 min)'
+	@test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	@touch $(VENV)/COLCON_IGNORE
+	$(VPY) -m pip install --disable-pip-version-check -q -r requirements/dev.txt 2>&1 \
+		| { grep -v -F '$(PIP_NOISE)' || true; }
+	$(VPY) scripts/fix_venv_cmake.py $(VENV)
+	@touch $@
+
+build: $(BUILD_STAMP)
+
+# Rewritten only when the list of files changes, so that the build stamp stays valid.
+$(MANIFEST): FORCE
+	@mkdir -p $(@D)
+	@find $(INSTALLED_DIRS) -type f ! -name '*.pyc' ! -path '*/__pycache__/*' \
+		| LC_ALL=C sort > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+
+$(BUILD_STAMP): $(VENV_STAMP) $(MANIFEST) CMakeLists.txt package.xml $(wildcard msg/*.msg)
+	@echo '== make build: colcon build of logocap_ros into build/colcon'
+	env AMENT_PREFIX_PATH=$(VENV) CMAKE_PREFIX_PATH=$(VENV) PATH=$(VENV)/bin:$$PATH \
+		$(VENV)/bin/colcon --log-base $(COLCON_BASE)/log build \
+		--base-paths $(CURDIR) \
+		--build-base $(COLCON_BASE)/build --install-base $(COLCON_BASE)/install \
+		--symlink-install --event-handlers console_cohesion+ \
+		--cmake-args -DPython3_EXECUTABLE=$(VPY) -DBUILD_TESTING=OFF \
+		> $(COLCON_BASE)/build.out 2>&1 \
+		|| { tail -n 60 $(COLCON_BASE)/build.out; echo 'make build: colcon build failed' \
+		     "(full output: build/colcon/build.out)" >&2; exit 1; }
+	@grep -E '^(Summary|Finished)' $(COLCON_BASE)/build.out || true
+	@touch $@
+
+test: $(BUILD_STAMP)
+	@echo '== make test: pytest $(PYTEST_ARGS)'
+	. scripts/env.sh && python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV_STAMP)
+	. scripts/env.sh && python -m pytest $(LINT_TESTS) $(PYTEST_ARGS)
+
+demo: $(VENV_STAMP)
+	bash scripts/demo.sh
+
+clean:
+	rm -rf build out .pytest_cache .hypothesis
+	find . -path ./.venv -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf .venv
+
+FORCE:
