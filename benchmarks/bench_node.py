@@ -253,13 +253,17 @@ def transport_count(size: str, profile: bool, frames: int) -> int:
     from ros_helpers import camera_command, child_env, private_domain, Proc
     with private_domain() as domain_id:
         env = child_env(domain_id, profile=profile)
-        probe = Proc([sys.executable, str(ROOT / 'test' / 'ros_image_probe.py'), '8'], env)
+        probe = Proc([sys.executable, str(ROOT / 'test' / 'ros_image_probe.py'),
+                      str(frames), '60'], env)
         probe.wait_for('ready', 30)
-        Proc(camera_command(f'synthetic:{size}', '--rate', '20', '--count', str(frames)),
-             env).popen.wait(60)
-        probe.popen.wait(30)
-        text = probe.output()
+        Proc(camera_command(f'synthetic:{size}', '--rate', '20', '--count', str(frames),
+                            '--wait-for-subscriber'), env).popen.wait(60)
+        try:
+            probe.popen.wait(5)
+        except subprocess.TimeoutExpired:
+            pass  # nothing (more) arrives: stop it, it reports on SIGINT
         probe.stop()
+        text = probe.output_at_exit
     found = [t.split()[1] for t in text.splitlines() if t.startswith('received')]
     return int(found[0]) if found else 0
 

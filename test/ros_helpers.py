@@ -78,11 +78,14 @@ class Proc:
 
     def __init__(self, args: List[str], env: Dict[str, str]) -> None:
         self._log = tempfile.NamedTemporaryFile('w+', prefix='logocap_test_', suffix='.log')
+        self.output_at_exit = ''
         self.popen = subprocess.Popen(args, env=env, stdout=self._log,
                                       stderr=subprocess.STDOUT, cwd=str(ROOT))
 
     def output(self) -> str:
-        """Return everything the process printed so far."""
+        """Return everything the process printed so far (or until :meth:`stop`)."""
+        if self._log.closed:
+            return self.output_at_exit
         with open(self._log.name, encoding='utf-8', errors='replace') as handle:
             return handle.read()
 
@@ -98,7 +101,7 @@ class Proc:
         return False
 
     def stop(self, timeout: float = 10.0) -> Optional[int]:
-        """SIGINT, then SIGKILL after ``timeout``; return the exit code."""
+        """SIGINT, then SIGKILL after ``timeout``; keep the output in ``output_at_exit``."""
         if self.popen.poll() is None:
             self.popen.send_signal(signal.SIGINT)
             try:
@@ -106,7 +109,9 @@ class Proc:
             except subprocess.TimeoutExpired:
                 self.popen.kill()
                 self.popen.wait(5)
-        self._log.close()
+        if not self._log.closed:
+            self.output_at_exit = self.output()
+            self._log.close()
         return self.popen.returncode
 
 

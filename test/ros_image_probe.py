@@ -12,10 +12,11 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Test helper process: count best-effort images on ``image`` (usage: probe SECONDS).
+"""Test helper process: count best-effort images on ``image``.
 
-Prints ``ready`` once subscribed, then ``received N WxH BYTES`` (the first frame's size and
-how many full-size frames arrived) when SECONDS have passed.
+Usage: ``ros_image_probe.py EXPECTED MAX_SECONDS``. Prints ``ready`` once subscribed, then
+``received N WxH BYTES`` (how many full-size frames arrived, and the first frame's size) after
+EXPECTED frames, after 2 s without a frame once frames came, after MAX_SECONDS, or on SIGINT.
 """
 
 import sys
@@ -23,12 +24,13 @@ import time
 
 from logocap_ros.ros.qos import image_qos
 import rclpy
+from rclpy.executors import ExternalShutdownException
 from sensor_msgs.msg import Image
 
 
 def main() -> int:
     """Subscribe, count, report."""
-    seconds = float(sys.argv[1])
+    expected, seconds = int(sys.argv[1]), float(sys.argv[2])
     rclpy.init()
     node = rclpy.create_node('image_probe')
     got = []
@@ -37,13 +39,21 @@ def main() -> int:
                              image_qos('best_effort'))
     print('ready', flush=True)
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        rclpy.spin_once(node, timeout_sec=0.05)
+    last_count, last_change = 0, time.monotonic()
+    try:
+        while time.monotonic() < deadline and len(got) < expected:
+            rclpy.spin_once(node, timeout_sec=0.05)
+            if len(got) != last_count:
+                last_count, last_change = len(got), time.monotonic()
+            elif got and time.monotonic() - last_change > 2.0:
+                break
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass  # SIGINT: report what arrived so far
     full = [g for g in got if g[2] == g[0] * g[1] * 3]
     size = f'{got[0][0]}x{got[0][1]} {got[0][2]}' if got else '0x0 0'
     print(f'received {len(full)} {size}', flush=True)
     node.destroy_node()
-    rclpy.shutdown()
+    rclpy.try_shutdown()
     return 0
 
 

@@ -32,13 +32,14 @@ FRAMES = 60
 def test_full_size_best_effort_frames_arrive_between_processes(size):
     with private_domain() as domain_id:
         env = child_env(domain_id, profile=True)
-        probe = Proc([sys.executable, str(ROOT / 'test' / 'ros_image_probe.py'), '8'], env)
+        probe = Proc([sys.executable, str(ROOT / 'test' / 'ros_image_probe.py'),
+                      str(FRAMES), '60'], env)
         try:
             assert probe.wait_for('ready', 30), probe.output()
             camera = Proc(camera_command(f'synthetic:{size}', '--rate', '20', '--count',
-                                         str(FRAMES)), env)
-            assert camera.popen.wait(30) == 0, camera.output()
-            assert probe.popen.wait(30) == 0
+                                         str(FRAMES), '--wait-for-subscriber'), env)
+            assert camera.popen.wait(90) == 0, camera.output()
+            assert probe.popen.wait(90) == 0
             line = [t for t in probe.output().splitlines() if t.startswith('received')][0]
         finally:
             probe.stop()

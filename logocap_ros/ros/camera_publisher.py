@@ -126,14 +126,16 @@ class CameraPublisher(Node):
         self._image_pub = self.create_publisher(Image, 'image', image_qos(args.qos))
         self._info_pub = (self.create_publisher(CameraInfo, 'camera_info', image_qos(args.qos))
                           if self._info is not None else None)
+        self._wait = args.wait_for_subscriber
         self.done = False
         self.create_timer(1.0 / args.rate, self._tick)
         self.get_logger().info(f'publishing {args.source} on {self._image_pub.topic_name} at '
                                f'{args.rate} Hz ({args.qos})')
 
     def _tick(self) -> None:
-        if self.done:
+        if self.done or (self._wait and self._image_pub.get_subscription_count() == 0):
             return
+        self._wait = False
         frame = next(self._frames, None)
         if frame is None or self._remaining == 0:
             self.done = True
@@ -162,6 +164,8 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     parser.add_argument('--loop', action='store_true', help='restart at the end')
     parser.add_argument('--count', type=int, default=0, help='stop after N frames (0 = no '
                         'limit)')
+    parser.add_argument('--wait-for-subscriber', action='store_true',
+                        help='start publishing once a subscriber is matched')
     args = parser.parse_args(argv)
     if args.rate <= 0:
         parser.error('--rate must be > 0')
