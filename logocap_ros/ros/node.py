@@ -113,10 +113,11 @@ class LogocapNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def on_cleanup(self, state: State) -> TransitionCallbackReturn:
-        """Destroy the publishers."""
+        """Destroy the publishers and drop the model."""
         for pub in self._pubs.values():
             self.destroy_publisher(pub)
         self._pubs = {}
+        release(self._loaded)
         self._loaded = None
         return TransitionCallbackReturn.SUCCESS
 
