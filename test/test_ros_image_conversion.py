@@ -172,6 +172,30 @@ def test_identical_to_cv_bridge(encoding):  # pragma: no cover - needs a ROS 2 c
         np.testing.assert_array_equal(ours, theirs)
 
 
+def test_cv_bridge_is_used_when_present_and_falls_back_when_it_fails(monkeypatch):
+    calls = []
+
+    class FakeBridge:
+        def imgmsg_to_cv2(self, msg, desired_encoding):
+            calls.append((msg.encoding, desired_encoding))
+            if msg.encoding == 'yuv422_yuy2':
+                raise ic._CvBridgeError('unsupported in this distro')
+            return np.full((msg.height, msg.width, 3), 7, np.uint8)
+
+    monkeypatch.setattr(ic, '_CvBridge', FakeBridge)
+    assert (ic.image_to_bgr(make_msg(BGR, 'rgb8')) == 7).all()
+    yuyv = np.full((2, 4, 2), 128, np.uint8)
+    out = ic.image_to_bgr(make_msg(yuyv, 'yuv422_yuy2'))
+    assert out.shape == (2, 4, 3) and not (out == 7).all()  # own conversion
+    np.testing.assert_array_equal(ic.image_to_bgr(make_msg(BGR, 'rgb8'), use_cv_bridge=False),
+                                  BGR)
+    ic.image_to_bgr(make_msg(BGR, '8UC3'))  # not a cv_bridge colour encoding: not passed on
+    assert calls == [('rgb8', 'bgr8'), ('yuv422_yuy2', 'bgr8')]
+    with pytest.raises(ValueError, match='step'):  # validation happens before cv_bridge
+        ic.image_to_bgr(SimpleNamespace(height=2, width=4, encoding='rgb8', is_bigendian=0,
+                                        step=6, data=bytes(12)))
+
+
 ENCODINGS = st.sampled_from(list(ic.SUPPORTED_ENCODINGS) + ['bayer_rggb8', '', 'BGR8', '8UC2'])
 
 

@@ -24,7 +24,8 @@ scaled by 255/65535 with rounding, ``yuv422`` is UYVY and ``yuv422_yuy2`` is YUY
 ``cv_bridge`` refuses for a colour target (``32FC1``, ``16UC1``, ``8UC1``, ``8UC3``) are
 converted here: single-channel data is min-max normalised over its finite values to 0..255
 (NaN and infinity become 0); ``8UC3`` is taken as BGR. When a ROS 2 ``cv_bridge`` is importable
-it is used for the encodings it supports, after the same validation.
+it is used for the encodings it supports, after the same validation; where it fails (e.g. an
+older cv_bridge without YUYV), this module's own conversion is used.
 """
 
 import struct
@@ -119,7 +120,9 @@ def image_to_bgr(msg: Any, max_pixels: int = DEFAULT_MAX_PIXELS,
     step = int(msg.step)
     _check_layout(encoding, height, width, step, itemsize * channels, data.size)
     if use_cv_bridge and _CvBridge is not None and encoding in CV_BRIDGE_ENCODINGS:
-        return _via_cv_bridge(msg)
+        converted = _via_cv_bridge(msg)
+        if converted is not None:
+            return converted
     pixels = _pixel_array(data, height, width, step, dtype, channels, bool(msg.is_bigendian))
     return _to_bgr8(pixels, code, encoding)
 
@@ -248,12 +251,12 @@ def _normalise(values: np.ndarray, encoding: str) -> np.ndarray:
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
-def _via_cv_bridge(msg: Any) -> np.ndarray:  # pragma: no cover - needs a ROS 2 cv_bridge
+def _via_cv_bridge(msg: Any) -> Optional[np.ndarray]:  # pragma: no cover - needs cv_bridge
+    """Convert with cv_bridge; None when this cv_bridge cannot (older distros lack some)."""
     try:
         image = _CvBridge().imgmsg_to_cv2(msg, desired_encoding='bgr8')
-    except (_CvBridgeError, TypeError, cv2.error) as exc:
-        raise ImageError('encoding',
-                         f'cv_bridge could not convert {msg.encoding}: {exc}') from None
+    except (_CvBridgeError, TypeError, ValueError, cv2.error):
+        return None
     return np.ascontiguousarray(image)
 
 
