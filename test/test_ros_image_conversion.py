@@ -187,8 +187,8 @@ def test_cv_bridge_is_used_when_present_and_falls_back_when_it_fails(monkeypatch
     yuyv = np.full((2, 4, 2), 128, np.uint8)
     out = ic.image_to_bgr(make_msg(yuyv, 'yuv422_yuy2'))
     assert out.shape == (2, 4, 3) and not (out == 7).all()  # own conversion
-    np.testing.assert_array_equal(ic.image_to_bgr(make_msg(BGR, 'rgb8'), use_cv_bridge=False),
-                                  BGR)
+    rgb = make_msg(np.ascontiguousarray(BGR[:, :, ::-1]), 'rgb8')
+    np.testing.assert_array_equal(ic.image_to_bgr(rgb, use_cv_bridge=False), BGR)
     ic.image_to_bgr(make_msg(BGR, '8UC3'))  # not a cv_bridge colour encoding: not passed on
     assert calls == [('rgb8', 'bgr8'), ('yuv422_yuy2', 'bgr8')]
     with pytest.raises(ValueError, match='step'):  # validation happens before cv_bridge
