@@ -17,7 +17,7 @@
 import subprocess
 
 import pytest
-from ros_helpers import child_env, node_command, private_domain
+from ros_helpers import child_env, node_command, private_domain, Proc, ROOT
 
 pytestmark = pytest.mark.ros
 
@@ -48,3 +48,18 @@ def test_corrupt_weights_exit_non_zero_with_one_line(tmp_path):
     lines = [t for t in (done.stdout + done.stderr).splitlines() if t.strip()]
     assert done.returncode == 1, lines
     assert len(lines) == 1 and 'cannot configure' in lines[0] and str(bad) in lines[0], lines
+
+
+def test_params_files_are_applied(tmp_path):
+    own = tmp_path / 'params.yaml'
+    own.write_text('logocap_node:\n  ros__parameters:\n    weights: random\n'
+                   '    input_size: 64\n    flip_test: false\n    no_image_warn_s: 1.0\n')
+    command = node_command() + ['--params-file', str(ROOT / 'config' / 'logocap.yaml'),
+                                '--params-file', str(own)]  # the launch file's order
+    with private_domain() as domain_id:
+        node = Proc(command, child_env(domain_id))
+        try:
+            assert node.wait_for('input=64', 120), node.output()
+            assert node.wait_for('no image received on /image for 1.', 30), node.output()
+        finally:
+            assert node.stop() in (0, -2), node.output()
