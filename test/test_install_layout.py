@@ -159,3 +159,13 @@ def test_pip_wheel_contents(repo_root, tmp_path):
     assert core['torch'].specifier.contains('2.13.0')
     extras = {r.name for r in requires if r.marker is not None}
     assert {'onnx', 'onnxruntime', 'pycocotools', 'rosbags'} <= extras
+
+
+def test_colcon_sees_an_ament_cmake_package(repo_root):
+    # setup.py and pyproject.toml must not turn the package into a Python one for colcon.
+    colcon = shutil.which('colcon') or str(Path(sys.executable).parent / 'colcon')
+    result = subprocess.run([colcon, 'list', '--base-paths', str(repo_root)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = [line.split('\t') for line in result.stdout.splitlines() if line.strip()]
+    assert lines == [['logocap_ros', str(repo_root), '(ros.ament_cmake)']], result.stdout
