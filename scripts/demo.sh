@@ -21,6 +21,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 
+if ! python -c 'import logocap_ros.tools.infer, logocap_ros.core.checkpoint' 2>/dev/null; then
+  echo 'demo: logocap_ros.tools.infer is not available in this checkout yet' >&2
+  exit 1
+fi
+
 OUT=out/demo
 CKPT="${OUT}/random_w32.pth"
 mkdir -p "${OUT}"
