@@ -84,6 +84,8 @@ $(BUILD_STAMP): $(VENV_STAMP) $(MANIFEST) CMakeLists.txt package.xml $(wildcard 
 		|| { tail -n 60 $(COLCON_BASE)/build.out; echo 'make build: colcon build failed' \
 		     "(full output: build/colcon/build.out)" >&2; exit 1; }
 	@grep -E '^(Summary|Finished)' $(COLCON_BASE)/build.out || true
+	@# --symlink-install leaves links to deleted sources behind; drop them.
+	@find $(COLCON_BASE)/install -xtype l -delete
 	@touch $@
 
 test: $(BUILD_STAMP)
