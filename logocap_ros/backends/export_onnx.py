@@ -119,6 +119,39 @@ def export_onnx(net: nn.Module, path: PathLike, input_hw: Tuple[int, int],
     return path
 
 
+def cached_onnx(net: nn.Module, input_hw: Tuple[int, int], flip_test: bool = True,
+                opset: int = DEFAULT_OPSET, dynconv: str = 'conv',
+                cache_dir: Optional[PathLike] = None,
+                weights_digest: Optional[str] = None) -> Path:
+    """Return the cached ONNX export for these settings, exporting it first when missing.
+
+    The file name holds everything that changes the export: architecture, input size, flip,
+    opset, dynamic-conv form, and a digest of the weights hash, this package's version and
+    torch's version. Files go to ``<cache>/onnx`` (see :func:`logocap_ros.backends.cache.
+    cache_root`).
+
+    :param weights_digest: precomputed :func:`weights_sha256` of ``net`` (saves hashing).
+    """
+    import hashlib
+    from .cache import cache_root
+    h, w = (int(v) for v in input_hw)
+    digest = hashlib.sha256('|'.join([
+        weights_digest or weights_sha256(net), __version__, torch.__version__]).encode())
+    name = (f'{getattr(net, "arch", "net")}-{h}x{w}-{"flip" if flip_test else "noflip"}-'
+            f'opset{opset}-{dynconv}-{digest.hexdigest()[:16]}.onnx')
+    path = cache_root(cache_dir) / 'onnx' / name
+    if path.exists():
+        LOG.info('using cached ONNX export %s', path)
+        return path
+    LOG.warning('exporting LOGO-CAP to ONNX for input %dx%d (H x W), flip=%s: one-time step '
+                'for this resolution (tens of seconds on a CPU), cached at %s',
+                h, w, flip_test, path)
+    t0 = time.perf_counter()
+    export_onnx(net, path, (h, w), flip_test=flip_test, opset=opset, dynconv=dynconv)
+    LOG.warning('ONNX export done in %.1f s', time.perf_counter() - t0)
+    return path
+
+
 def _legacy_exporter_kwargs() -> Dict[str, object]:
     """Select the TorchScript exporter where torch also has the dynamo one (no onnxscript)."""
     params = inspect.signature(torch.onnx.export).parameters

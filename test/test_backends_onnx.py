@@ -1,0 +1,199 @@
+# Copyright 2026 The logocap_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+
+"""ONNX export and ONNX Runtime (CPU) parity with PyTorch (CPU), on small inputs.
+
+Two exports of the random-weight ('B') W32 model serve all tests: the export CLI writes one
+(64x128, flip, the 'shifted' dynamic convolution, with intermediate outputs) and the ONNX Runtime
+backend exports the other lazily into a temporary cache (64x64, no flip, the grouped 'conv').
+Per-candidate outputs are compared on the candidates the post-processing keeps (centre
+confidence >= 0.01): the zero-confidence tail is a tie in arbitrary order that is discarded.
+"""
+
+from logocap_ros.backends import export_onnx as ex
+from logocap_ros.backends.cache import weights_sha256
+from logocap_ros.backends.registry import create_backend
+from logocap_ros.backends.torch_backend import TorchBackend
+import numpy as np
+import pytest
+
+pytest.importorskip('onnx')
+pytest.importorskip('onnxruntime')
+
+
+@pytest.fixture(scope='module')
+def net():
+    """W32 with the deterministic random weights 'B'."""
+    model, _ = ex.load_net('w32', 'random')
+    return model
+
+
+@pytest.fixture(scope='module')
+def cli_export(tmp_path_factory, net):
+    """Run ``logocap-export-onnx`` in-process; return (exit code, stdout, model path)."""
+    import contextlib
+    import io
+    out = tmp_path_factory.mktemp('export') / 'tiny.onnx'
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        rc = ex.main(['--arch', 'w32', '--weights', 'random', '--input-size', '64',
+                      '--image-size', '60x120', '--dynconv', 'shifted', '--debug-outputs',
+                      '--out', str(out)])
+    return rc, buf.getvalue(), out
+
+
+@pytest.fixture(scope='module')
+def image():
+    """Return a normalised random image ``(1, 3, 64, 128)`` float32."""
+    return np.random.default_rng(3).standard_normal((1, 3, 64, 128)).astype(np.float32)
+
+
+def test_export_cli_writes_checked_model_with_metadata(cli_export, net):
+    rc, stdout, path = cli_export
+    assert rc == 0, stdout
+    assert 'input 64x128' in stdout and 'check passed' in stdout
+    meta = ex.read_metadata(path)
+    assert meta['logocap_ros.arch'] == 'w32'
+    assert meta['logocap_ros.input_hw'] == '64x128'
+    assert meta['logocap_ros.flip_test'] == 'True'
+    assert meta['logocap_ros.dynconv'] == 'shifted'
+    assert meta['logocap_ros.weights'] == 'random:B'
+    assert meta['logocap_ros.weights_sha256'] == weights_sha256(net)
+
+
+def test_heatmaps_match_torch(cli_export, net, image):
+    got = ex.run_onnxruntime(cli_export[2], image)
+    ref = ex.run_torch(net, image, True, ['heatmaps', 'offsets'])
+    assert got['heatmaps'].shape == (18, 16, 32)
+    np.testing.assert_allclose(got['heatmaps'], ref['heatmaps'], rtol=0, atol=1e-4)
+    np.testing.assert_allclose(got['offsets'], ref['offsets'], rtol=0, atol=1e-3)
+
+
+def test_final_keypoints_match_torch(cli_export, net, image):
+    got = ex.run_onnxruntime(cli_export[2], image)
+    ref = ex.run_torch(net, image, True, list(got))
+    diffs = ex.compare_outputs(ref, got)
+    keep = ex._kept(ref)
+    assert len(keep) >= 3, 'the test image should give several candidates'
+    assert diffs['kept_mismatch'] == 0
+    assert diffs['centers'] < 1e-3 and diffs['scores'] < 1e-4
+    assert diffs['initial_poses'] < 1e-3 and diffs['kam_logits'] < 1e-3
+    assert diffs['joints_moved'] <= 0.02
+    moved = np.abs(ref['poses'][keep, :, :2] - got['poses'][keep, :, :2]).max(-1) > 0.01
+    np.testing.assert_allclose(got['poses'][keep][~moved], ref['poses'][keep][~moved],
+                               rtol=0, atol=1e-3)
+
+
+def test_compare_outputs_detects_a_moved_joint():
+    centers = np.array([[5, 5, 0.9], [9, 9, 0.5], [0, 0, 0.0]], np.float32)
+    poses = np.zeros((3, 17, 3), np.float32)
+    ref = {'centers': centers, 'scores': np.ones(3, np.float32), 'poses': poses}
+    got = {k: v.copy() for k, v in ref.items()}
+    got['poses'][1, 4, 0] += 2.0
+    got['poses'][2, :, :2] += 50.0          # discarded candidate: ignored
+    diffs = ex.compare_outputs(ref, got)
+    assert diffs['poses'] == pytest.approx(2.0)
+    assert diffs['joints_moved'] == pytest.approx(1 / 34)
+    got['centers'][1, 2] = 0.001
+    assert ex.compare_outputs(ref, got)['kept_mismatch'] == 1
+
+
+@pytest.fixture(scope='module')
+def ort_cache(tmp_path_factory):
+    """Return a private export cache root."""
+    return tmp_path_factory.mktemp('cache')
+
+
+@pytest.fixture(scope='module')
+def ort_backend(net, ort_cache):
+    """ONNX Runtime backend exporting lazily (64x64, no flip) into ``ort_cache``."""
+    backend = create_backend('onnxruntime', net, device='cpu', flip_test=False,
+                             cache_dir=str(ort_cache))
+    square = np.random.default_rng(5).standard_normal((1, 3, 64, 64)).astype(np.float32)
+    out = backend.infer({'images': square})
+    return backend, square, out
+
+
+def test_backend_exports_lazily_and_matches_torch(ort_backend, ort_cache, net):
+    backend, square, out = ort_backend
+    files = sorted((ort_cache / 'onnx').glob('*.onnx'))
+    assert [f.name.split('-')[:4] for f in files] == [['w32', '64x64', 'noflip', 'opset17']]
+    assert backend.input_shape() == (1, 3, 64, 64)
+    assert set(out) == {'poses', 'scores', 'centers'} and out['poses'].shape == (30, 17, 3)
+    with TorchBackend(net, flip_test=False) as torch_backend:
+        ref = torch_backend.infer({'images': square})
+    keep = ex._kept(ref)
+    np.testing.assert_array_equal(ex._kept(out), keep)
+    np.testing.assert_allclose(out['scores'][keep], ref['scores'][keep], atol=1e-4)
+    moved = np.abs(out['poses'][keep, :, :2] - ref['poses'][keep, :, :2]).max(-1) > 0.01
+    assert moved.mean() <= 0.02
+
+
+def test_cached_export_is_reused(ort_backend, ort_cache, net, monkeypatch):
+    def no_export(*_a, **_k):
+        raise AssertionError('exported again although the cache holds the model')
+    monkeypatch.setattr(ex, 'export_onnx', no_export)
+    backend = create_backend('onnxruntime', net, flip_test=False, cache_dir=str(ort_cache))
+    again = backend.infer({'images': ort_backend[1]})
+    np.testing.assert_array_equal(again['centers'], ort_backend[2]['centers'])
+    backend.deactivate()
+
+
+def test_estimator_runs_on_onnxruntime(ort_backend, ort_cache, monkeypatch):
+    from logocap_ros.core.estimator import EstimatorConfig, PoseEstimator
+    monkeypatch.setenv('LOGOCAP_CACHE_DIR', str(ort_cache))
+    cfg = EstimatorConfig(arch='w32', input_size=64, flip_test=False, backend='onnxruntime')
+    img = np.random.default_rng(7).integers(0, 256, (50, 50, 3), dtype=np.uint8)
+    est = PoseEstimator.random(cfg)
+    ref = PoseEstimator.random(EstimatorConfig(arch='w32', input_size=64, flip_test=False,
+                                               backend='torch'))
+    res, want = est(img), ref(img)
+    assert est.backend.name == 'onnxruntime'
+    assert len(list((ort_cache / 'onnx').glob('*.onnx'))) == 1, 'the export was not reused'
+    assert len(want.scores) >= 4, 'the test image should give several people'
+    # Centre peaks of the upsampled map can be exact ties that one-ulp differences (ONNX
+    # Resize vs torch) resolve differently, adding or dropping a candidate; every person
+    # found by both must agree, and most must be found by both.
+    matched = 0
+    for kps, score in zip(want.keypoints, want.scores):
+        dist = np.abs(res.keypoints[:, :, :2] - kps[None, :, :2]).max(axis=(1, 2))
+        if len(dist) and dist.min() < 0.01:
+            matched += 1
+            assert res.scores[int(dist.argmin())] == pytest.approx(score, abs=1e-4)
+    assert matched >= 0.75 * len(want.scores), (matched, len(want.scores))
+    est.close()
+
+
+def test_fixed_file_rejects_other_sizes_and_flip(cli_export, net, image):
+    backend = create_backend('onnxruntime', net, onnx_path=str(cli_export[2]))
+    assert backend.activate().input_shape() == (1, 3, 64, 128)
+    assert backend.infer({'images': image})['poses'].shape == (30, 17, 3)
+    with pytest.raises(ValueError, match='logocap-export-onnx'):
+        backend.infer({'images': np.zeros((1, 3, 64, 64), np.float32)})
+    wrong_flip = create_backend('onnxruntime', net, flip_test=False,
+                                onnx_path=str(cli_export[2]))
+    with pytest.raises(ValueError, match='flip_test'):
+        wrong_flip.activate()
+
+
+def test_export_rejects_bad_sizes(net, tmp_path):
+    with pytest.raises(ValueError, match='multiples of 64'):
+        ex.export_onnx(net, tmp_path / 'x.onnx', (64, 100))
+
+
+def test_input_hw_for_camera_resolutions():
+    assert ex.input_hw_for(512, (480, 640)) == (512, 704)
+    assert ex.input_hw_for(512, (720, 1280)) == (512, 960)
+    assert ex.input_hw_for(512) == (512, 512)
