@@ -12,11 +12,35 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Backend registry: validated names to factories; heavy imports happen on use only."""
 
-from typing import Callable, Dict
+"""Backend registry: validated names to factories; heavy imports happen on use only.
+
+``'auto'`` picks the fastest backend usable for the requested device:
+
+* CUDA device: ``tensorrt`` (tensorrt importable) > ``onnxruntime`` (CUDA provider) >
+  ``torch``;
+* CPU: :data:`CPU_PREFERENCE` (measured on the CI machine, see docs/benchmarks.md), falling
+  back to the next one when a package is missing.
+
+The device is never changed behind the user's back: ``device='cpu'`` stays on the CPU.
+"""
+
+import importlib.util
+import logging
+from typing import Callable, Dict, List, Tuple
 
 from .base import BackendUnavailable, InferenceBackend
+
+LOG = logging.getLogger('logocap_ros.backends')
+#: CPU order for 'auto' (ONNX Runtime measured faster than PyTorch eager on CPU).
+CPU_PREFERENCE: Tuple[str, ...] = ('onnxruntime', 'torch')
+CUDA_PREFERENCE: Tuple[str, ...] = ('tensorrt', 'onnxruntime', 'torch')
+_ORT_KEYS = ('onnx_path', 'cache_dir', 'dynconv', 'threads', 'use_tensorrt_ep')
+_TRT_KEYS = ('engine_path', 'onnx_path', 'cache_dir', 'on_stale', 'workspace_gb')
+
+
+def _pick(kwargs: dict, keys) -> dict:
+    return {k: kwargs[k] for k in keys if kwargs.get(k) is not None}
 
 
 def _make_torch(net, device, precision, flip_test, **_kw) -> InferenceBackend:
@@ -24,10 +48,56 @@ def _make_torch(net, device, precision, flip_test, **_kw) -> InferenceBackend:
     return TorchBackend(net, device=device, precision=precision, flip_test=flip_test)
 
 
+def _make_onnxruntime(net, device, precision, flip_test, **kw) -> InferenceBackend:
+    from .onnxruntime_backend import OnnxRuntimeBackend
+    return OnnxRuntimeBackend(net, device=device, precision=precision, flip_test=flip_test,
+                              **_pick(kw, _ORT_KEYS))
+
+
+def _make_tensorrt(net, device, precision, flip_test, **kw) -> InferenceBackend:
+    from .tensorrt_backend import TensorRTBackend
+    return TensorRTBackend(net, device=device, precision=precision, flip_test=flip_test,
+                           **_pick(kw, _TRT_KEYS))
+
+
 BACKENDS: Dict[str, Callable[..., InferenceBackend]] = {
     'torch': _make_torch,
+    'onnxruntime': _make_onnxruntime,
+    'tensorrt': _make_tensorrt,
 }
 BACKEND_NAMES = ('auto',) + tuple(BACKENDS)
+
+
+def _has_module(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def _ort_has_cuda() -> bool:
+    if not _has_module('onnxruntime'):
+        return False
+    import onnxruntime
+    return 'CUDAExecutionProvider' in onnxruntime.get_available_providers()
+
+
+def auto_candidates(device: str) -> List[str]:
+    """Backends ``'auto'`` tries for ``device``, fastest first (only plausible ones)."""
+    if str(device).startswith('cuda'):
+        usable = {'tensorrt': _has_module('tensorrt') and _cuda_available(),
+                  'onnxruntime': _ort_has_cuda(), 'torch': True}
+        return [n for n in CUDA_PREFERENCE if usable[n]]
+    usable = {'onnxruntime': _has_module('onnxruntime'), 'torch': True}
+    return [n for n in CPU_PREFERENCE if usable[n]]
 
 
 def create_backend(name: str, net, device: str = 'cpu', precision: str = 'fp32',
@@ -35,11 +105,13 @@ def create_backend(name: str, net, device: str = 'cpu', precision: str = 'fp32',
     """Create the backend ``name`` (``'auto'`` picks the fastest one available).
 
     :param net: :class:`logocap_ros.core.model.LogoCapNet` with loaded weights.
+    :param kwargs: backend options (``onnx_path``, ``engine_path``, ``cache_dir``, ...);
+        ``input_size`` and ``arch`` are accepted and ignored (shapes come from the frames).
     :raises ValueError: unknown name.
     :raises BackendUnavailable: known but not usable here (message says what to install).
     """
     if name == 'auto':
-        name = 'torch'
+        return _create_auto(net, device, precision, flip_test, **kwargs)
     if name not in BACKENDS:
         raise ValueError(f'unknown backend {name!r}; choose one of {", ".join(BACKEND_NAMES)}')
     try:
@@ -47,3 +119,18 @@ def create_backend(name: str, net, device: str = 'cpu', precision: str = 'fp32',
                               **kwargs)
     except ImportError as exc:
         raise BackendUnavailable(f'backend {name!r} needs a missing package: {exc}') from None
+
+
+def _create_auto(net, device, precision, flip_test, **kwargs) -> InferenceBackend:
+    errors = []
+    for name in auto_candidates(device):
+        try:
+            backend = create_backend(name, net, device=device, precision=precision,
+                                     flip_test=flip_test, **kwargs)
+        except (BackendUnavailable, ValueError) as exc:
+            errors.append(f'{name}: {exc}')
+            continue
+        LOG.info("backend 'auto' chose %s", backend.describe())
+        return backend
+    raise BackendUnavailable(f'no backend can run on {device!r} with {precision}: '
+                             + ' | '.join(errors))
