@@ -1,0 +1,333 @@
+# Copyright 2026 The logocap_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+
+"""Build TensorRT engines from ONNX files, offline, with progress, timing cache and engine cache.
+
+Command line: ``logocap-build-engine --onnx model.onnx`` or ``logocap-build-engine --arch w32
+--weights CKPT --input-size 512 --image-size 480x640`` (exports the ONNX first, into the ONNX
+cache). FP16 by default (``--fp32`` for full precision). A valid cached engine is reused;
+a stale or foreign one (other model, shape, precision, TensorRT or GPU) is rebuilt and the
+reason printed; ``--force`` always rebuilds.
+
+In FP16 the network runs in half precision while the refinement after it (coordinates up to
+the image size, top-K, gathers, peak blending) is constrained to FP32, since half precision
+cannot represent pixel coordinates above 1024 to better than one pixel.
+"""
+
+import argparse
+import logging
+import os
+from pathlib import Path
+import sys
+import threading
+import time
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+from .base import BackendUnavailable
+from .cache import file_sha256
+from .engine_cache import EngineCache, make_key
+
+LOG = logging.getLogger('logocap_ros.backends')
+PathLike = Union[str, os.PathLike]
+PRECISIONS = ('fp16', 'fp32')
+#: ONNX node-name prefixes of the network; every other layer is kept in FP32 under FP16.
+NETWORK_SCOPES = ('/backbone/', '/transition_', '/final_layer_', '/joints_mlp/')
+HEARTBEAT_S = 30.0
+
+
+class EngineBuildError(RuntimeError):
+    """Parsing the ONNX file or building the engine failed (message says why)."""
+
+
+def import_tensorrt():
+    """Import ``tensorrt`` or raise :class:`BackendUnavailable` saying what to install."""
+    try:
+        import tensorrt
+    except ImportError:
+        raise BackendUnavailable(
+            "backend 'tensorrt' needs NVIDIA TensorRT's Python bindings: pip install tensorrt "
+            '(desktop/server, matching your CUDA major version) or, on Jetson, the JetPack '
+            'package python3-libnvinfer (sudo apt install nvidia-jetpack)') from None
+    return tensorrt
+
+
+def decide(reasons: List[str], force: bool, on_stale: str) -> str:
+    """Choose ``'use'``, ``'build'`` or ``'error'`` for a cached engine.
+
+    :param reasons: from :func:`logocap_ros.backends.engine_cache.check_engine`.
+    :param on_stale: ``'build'`` or ``'error'`` when the engine is missing or invalid.
+    """
+    if on_stale not in ('build', 'error'):
+        raise ValueError(f"on_stale must be 'build' or 'error', not {on_stale!r}")
+    if force:
+        return 'build'
+    if not reasons:
+        return 'use'
+    return on_stale
+
+
+def ensure_engine(onnx_path: PathLike, precision: str = 'fp16',
+                  cache_dir: Optional[PathLike] = None, force: bool = False,
+                  on_stale: str = 'build', workspace_gb: Optional[float] = None,
+                  device_index: int = 0) -> Path:
+    """Return a valid cached engine for ``onnx_path``, building it when missing or stale.
+
+    :raises BackendUnavailable: ``on_stale='error'`` and no valid engine (message says why
+        and how to build one), or TensorRT missing.
+    :raises EngineBuildError: the build failed.
+    """
+    from .engine_cache import current_environment
+    from .export_onnx import read_metadata
+    import_tensorrt()
+    onnx_path = Path(onnx_path)
+    hw = read_metadata(onnx_path).get('logocap_ros.input_hw')
+    if hw is None:
+        raise EngineBuildError(f'{onnx_path} has no logocap_ros.input_hw metadata; export it '
+                               'with logocap-export-onnx')
+    shape = (1, 3) + tuple(int(v) for v in hw.split('x'))
+    env = current_environment(device_index)
+    key = make_key(file_sha256(onnx_path), shape, precision, env)
+    cache = EngineCache(cache_dir)
+    path, reasons = cache.lookup(onnx_path.stem, key)
+    action = decide(reasons, force, on_stale)
+    if action == 'use':
+        LOG.info('using cached TensorRT engine %s', path)
+        return path
+    why = 'forced rebuild' if force else '; '.join(reasons)
+    if action == 'error':
+        raise BackendUnavailable(
+            f'no valid TensorRT engine for {onnx_path.name} ({precision}): {why}. Build it '
+            f'with: logocap-build-engine --onnx {onnx_path}'
+            + (' --fp32' if precision == 'fp32' else ''))
+    LOG.warning('building TensorRT %s engine for %s (%s); one-time step, typically minutes',
+                precision, onnx_path.name, why)
+    t0 = time.perf_counter()
+    engine, info = build_serialized_engine(onnx_path, precision, workspace_gb,
+                                           cache.timing_cache_path(env))
+    info.update(build_seconds=round(time.perf_counter() - t0, 1), onnx_path=str(onnx_path),
+                workspace_gb=workspace_gb)
+    path = cache.store(onnx_path.stem, key, engine, info)
+    LOG.warning('TensorRT engine built in %.0f s: %s', info['build_seconds'], path)
+    return path
+
+
+def build_serialized_engine(onnx_path: PathLike, precision: str = 'fp16',
+                            workspace_gb: Optional[float] = None,
+                            timing_cache: Optional[PathLike] = None) -> Tuple[bytes, Dict]:
+    """Parse ``onnx_path`` and build a serialized engine.
+
+    :return: the engine bytes and build information (I/O tensors, TensorRT version).
+    :raises EngineBuildError: parse or build failure (TensorRT's messages included).
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f'precision must be one of {PRECISIONS}, not {precision!r}')
+    trt = import_tensorrt()
+    logger = trt.Logger(trt.Logger.WARNING)
+    builder = trt.Builder(logger)
+    network = builder.create_network(_network_flags(trt))
+    parser = trt.OnnxParser(network, logger)
+    if not parser.parse_from_file(str(onnx_path)):
+        errors = [str(parser.get_error(i)) for i in range(parser.num_errors)]
+        raise EngineBuildError(f'TensorRT could not parse {onnx_path}: ' + ' | '.join(errors))
+    io = _log_io(network)
+    config = builder.create_builder_config()
+    if workspace_gb:
+        config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_gb * (1 << 30)))
+    if precision == 'fp16':
+        if not builder.platform_has_fast_fp16:
+            LOG.warning('this GPU has no fast FP16; the FP16 engine may not be faster')
+        config.set_flag(trt.BuilderFlag.FP16)
+        kept = _keep_refinement_fp32(trt, network, config)
+        LOG.info('FP16 network, %d refinement layers kept in FP32', kept)
+    cache = _attach_timing_cache(config, timing_cache)
+    _attach_progress(trt, config)
+    with _Heartbeat('TensorRT build'):
+        serialized = builder.build_serialized_network(network, config)
+    if serialized is None:
+        raise EngineBuildError(f'TensorRT failed to build an engine from {onnx_path} (see the '
+                               'TensorRT messages above; try --workspace-gb or --fp32)')
+    if cache is not None and timing_cache:
+        from .cache import atomic_write_bytes
+        atomic_write_bytes(timing_cache, bytes(cache.serialize()))
+    return bytes(serialized), {'io': io, 'tensorrt': trt.__version__, 'precision': precision}
+
+
+def _network_flags(trt) -> int:
+    """Explicit batch (needed before TensorRT 10, the only mode since)."""
+    flag = getattr(trt.NetworkDefinitionCreationFlag, 'EXPLICIT_BATCH', None)
+    major = int(str(trt.__version__).split('.')[0])
+    return 1 << int(flag) if flag is not None and major < 10 else 0
+
+
+def _log_io(network) -> List[Dict[str, object]]:
+    """Log and return every network input/output name, shape and dtype."""
+    io = []
+    for kind, count, get in (('input', network.num_inputs, network.get_input),
+                             ('output', network.num_outputs, network.get_output)):
+        for i in range(count):
+            t = get(i)
+            io.append({'kind': kind, 'name': t.name, 'shape': list(t.shape),
+                       'dtype': str(t.dtype)})
+            LOG.info('%s %s %s %s', kind, t.name, tuple(t.shape), t.dtype)
+    return io
+
+
+def _keep_refinement_fp32(trt, network, config) -> int:
+    """Constrain every layer outside :data:`NETWORK_SCOPES` to FP32; return how many."""
+    flag = getattr(trt.BuilderFlag, 'PREFER_PRECISION_CONSTRAINTS', None)
+    if flag is not None:
+        config.set_flag(flag)
+    count = 0
+    for i in range(network.num_layers):
+        layer = network.get_layer(i)
+        if layer.name.startswith(NETWORK_SCOPES):
+            continue
+        outs = [layer.get_output(k) for k in range(layer.num_outputs)]
+        if not outs or any(o.dtype != trt.float32 for o in outs):
+            continue
+        layer.precision = trt.float32
+        for k in range(layer.num_outputs):
+            layer.set_output_type(k, trt.float32)
+        count += 1
+    return count
+
+
+def _attach_timing_cache(config, path: Optional[PathLike]):
+    """Load (or start) the timing cache at ``path`` and attach it to ``config``."""
+    if not path:
+        return None
+    path = Path(path)
+    data = path.read_bytes() if path.is_file() else b''
+    cache = config.create_timing_cache(data)
+    if not config.set_timing_cache(cache, ignore_mismatch=False):
+        LOG.warning('timing cache %s does not match this GPU/TensorRT; starting afresh', path)
+        cache = config.create_timing_cache(b'')
+        config.set_timing_cache(cache, ignore_mismatch=True)
+    elif data:
+        LOG.info('timing cache loaded from %s (%d bytes)', path, len(data))
+    return cache
+
+
+def _attach_progress(trt, config) -> None:
+    """Report build phases through ``IProgressMonitor`` when this TensorRT has it."""
+    base = getattr(trt, 'IProgressMonitor', None)
+    if base is None or not hasattr(config, 'progress_monitor'):
+        return
+
+    class _Monitor(base):
+        def __init__(self):
+            base.__init__(self)
+            self._last = 0.0
+
+        def phase_start(self, phase_name, parent_phase, num_steps):
+            LOG.info('[build] %s%s (%d steps)', '  ' if parent_phase else '', phase_name,
+                     num_steps)
+
+        def step_complete(self, phase_name, step):
+            now = time.monotonic()
+            if now - self._last > 5.0:
+                self._last = now
+                LOG.info('[build] %s: step %d', phase_name, step + 1)
+            return True
+
+        def phase_finish(self, phase_name):
+            LOG.debug('[build] %s done', phase_name)
+
+    config.progress_monitor = _Monitor()
+
+
+class _Heartbeat:
+    """Log 'still building' every :data:`HEARTBEAT_S` seconds while the block runs."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._t0 = 0.0
+
+    def _run(self) -> None:
+        while not self._stop.wait(HEARTBEAT_S):
+            LOG.warning('%s still running (%.0f s so far)', self.what,
+                        time.monotonic() - self._t0)
+
+    def __enter__(self) -> '_Heartbeat':
+        self._t0 = time.monotonic()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _parser() -> argparse.ArgumentParser:
+    from .export_onnx import _parse_hw
+    p = argparse.ArgumentParser(
+        prog='logocap-build-engine',
+        description='Build (or reuse) the cached TensorRT engine of a LOGO-CAP ONNX export.')
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument('--onnx', help='ONNX file from logocap-export-onnx')
+    src.add_argument('--weights', help="checkpoint, w32/w48 short name, or 'random'; exported "
+                                       'to the ONNX cache first')
+    p.add_argument('--arch', choices=['w32', 'w48'], default='w32')
+    p.add_argument('--input-size', type=int, default=None,
+                   help='network input short side (default 512 w32, 640 w48)')
+    p.add_argument('--image-size', type=_parse_hw, default=None, metavar='HxW',
+                   help='camera image HEIGHTxWIDTH (e.g. 480x640); default: square input')
+    p.add_argument('--no-flip', action='store_true', help='engine without the flip test')
+    p.add_argument('--fp32', action='store_true', help='FP32 engine (default: FP16)')
+    p.add_argument('--workspace-gb', type=float, default=None,
+                   help='builder workspace limit in GiB (lower it on small Jetsons)')
+    p.add_argument('--cache-dir', default=None,
+                   help='cache root (default: $LOGOCAP_CACHE_DIR or ~/.cache/logocap_ros)')
+    p.add_argument('--force', action='store_true', help='rebuild even if a valid engine exists')
+    p.add_argument('--device', type=int, default=0, help='CUDA device index')
+    return p
+
+
+def _onnx_from_args(args: argparse.Namespace) -> Path:
+    """Return the ONNX file named by ``--onnx``, or the cached export for ``--weights``."""
+    if args.onnx:
+        path = Path(args.onnx)
+        if not path.is_file():
+            raise FileNotFoundError(f'ONNX file not found: {path}')
+        return path
+    from .export_onnx import cached_onnx, input_hw_for, load_net
+    size = args.input_size or {'w32': 512, 'w48': 640}[args.arch]
+    net, _ = load_net(args.arch, args.weights)
+    return cached_onnx(net, input_hw_for(size, args.image_size), not args.no_flip,
+                       cache_dir=args.cache_dir)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of ``logocap-build-engine``; returns the exit status."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format='%(message)s')
+    try:
+        import_tensorrt()
+        onnx_path = _onnx_from_args(args)
+        path = ensure_engine(onnx_path, 'fp32' if args.fp32 else 'fp16', args.cache_dir,
+                             force=args.force, workspace_gb=args.workspace_gb,
+                             device_index=args.device)
+    except (BackendUnavailable, EngineBuildError, FileNotFoundError, ValueError,
+            RuntimeError) as exc:
+        print(f'logocap-build-engine: error: {exc}', file=sys.stderr)
+        return 2
+    print(f'engine: {path}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,189 @@
+# Copyright 2026 The logocap_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+
+"""TensorRT engine cache and build policy, tested with fake environments (no GPU, no TensorRT).
+
+The real TensorRT build and inference are covered by test_backends_gpu.py (GPU only).
+"""
+
+import json
+import logging
+import subprocess
+import sys
+
+from logocap_ros.backends import build_engine, engine_cache
+from logocap_ros.backends.base import BackendUnavailable
+from logocap_ros.backends.engine_cache import (check_engine, EngineCache, EngineKey, make_key,
+                                               sidecar_path)
+import pytest
+
+ENV_A = {'trt_version': '10.3.0', 'gpu_name': 'NVIDIA H100 80GB HBM3',
+         'compute_capability': '9.0'}
+ENV_ORIN = {'trt_version': '10.3.0', 'gpu_name': 'Orin', 'compute_capability': '8.7'}
+
+
+def _key(env=None, sha='a' * 64, shape=(1, 3, 512, 704), precision='fp16') -> EngineKey:
+    return make_key(sha, shape, precision, env or ENV_A)
+
+
+def test_key_json_round_trip():
+    key = _key()
+    assert EngineKey.from_json(json.loads(json.dumps(key.to_json()))) == key
+
+
+def test_store_then_lookup_is_valid(tmp_path):
+    cache = EngineCache(tmp_path)
+    path = cache.store('w32-512x704', _key(), b'engine-bytes', {'build_seconds': 12.0})
+    assert path.parent == tmp_path / 'engines' and path.read_bytes() == b'engine-bytes'
+    record = json.loads(sidecar_path(path).read_text())
+    assert record['build_seconds'] == 12.0 and record['engine_bytes'] == 12
+    assert cache.lookup('w32-512x704', _key()) == (path, [])
+
+
+@pytest.mark.parametrize('changed, words', [
+    ({'env': dict(ENV_A, trt_version='10.7.0')}, 'TensorRT version differs (engine: 10.3.0'),
+    ({'env': ENV_ORIN}, 'GPU differs (engine: NVIDIA H100 80GB HBM3; now: Orin)'),
+    ({'sha': 'b' * 64}, 'ONNX model changed (engine: aaaaaaaaaaaa; now: bbbbbbbbbbbb)'),
+    ({'precision': 'fp32'}, None),
+])
+def test_stale_or_foreign_engines_are_detected(tmp_path, changed, words):
+    cache = EngineCache(tmp_path)
+    cache.store('m', _key(), b'x')
+    path, reasons = cache.lookup('m', _key(**changed))
+    if words is None:   # another precision is another file, not yet built
+        assert reasons == [f'no engine file at {path}']
+    else:
+        assert any(words in r for r in reasons), reasons
+    if changed.get('env') is ENV_ORIN:
+        assert any('compute capability differs' in r for r in reasons)
+
+
+def test_unverifiable_engines_are_not_trusted(tmp_path):
+    engine = tmp_path / 'e.engine'
+    engine.write_bytes(b'x')
+    assert 'cannot be verified' in check_engine(engine, _key())[0]
+    sidecar_path(engine).write_text('{not json')
+    assert 'cannot be verified' in check_engine(engine, _key())[0]
+    sidecar_path(engine).write_text(json.dumps({'format': 99, 'key': _key().to_json()}))
+    assert 'format 99' in check_engine(engine, _key())[0]
+    sidecar_path(engine).write_text(json.dumps({'format': 1, 'key': {'precision': 'fp16'}}))
+    assert check_engine(engine, _key()) == ['the sidecar is malformed']
+
+
+def test_timing_cache_name_is_per_gpu_and_version(tmp_path):
+    cache = EngineCache(tmp_path)
+    a, b = cache.timing_cache_path(ENV_A), cache.timing_cache_path(ENV_ORIN)
+    assert a != b and ' ' not in a.name and 'sm9.0' in a.name and 'trt10.3.0' in a.name
+
+
+@pytest.mark.parametrize('reasons, force, on_stale, action', [
+    ([], False, 'build', 'use'), ([], True, 'error', 'build'),
+    (['x'], False, 'build', 'build'), (['x'], False, 'error', 'error')])
+def test_decide(reasons, force, on_stale, action):
+    assert build_engine.decide(reasons, force, on_stale) == action
+
+
+class _FakeBuilds:
+    """Stand-in for TensorRT: records builds, returns distinct engine bytes."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, onnx_path, precision, workspace_gb, timing_cache):
+        self.calls += 1
+        return f'engine {self.calls} {precision}'.encode(), {'io': []}
+
+
+@pytest.fixture
+def fake_trt(tmp_path, monkeypatch):
+    """Return (onnx path, fake builder, environment dict); TensorRT and the GPU are faked."""
+    onnx = pytest.importorskip('onnx')
+    from onnx import helper, TensorProto
+    from logocap_ros.backends.export_onnx import write_metadata
+    graph = helper.make_graph(
+        [helper.make_node('Identity', ['images'], ['poses'])], 'g',
+        [helper.make_tensor_value_info('images', TensorProto.FLOAT, [1, 3, 64, 128])],
+        [helper.make_tensor_value_info('poses', TensorProto.FLOAT, [1, 3, 64, 128])])
+    path = tmp_path / 'w32-64x128.onnx'
+    onnx.save(helper.make_model(graph), str(path))
+    write_metadata(path, {'logocap_ros.input_hw': '64x128'})
+    env = dict(ENV_A)
+    builds = _FakeBuilds()
+    monkeypatch.setattr(build_engine, 'import_tensorrt', lambda: object())
+    monkeypatch.setattr(engine_cache, 'current_environment', lambda index=0: dict(env))
+    monkeypatch.setattr(build_engine, 'build_serialized_engine', builds)
+    return path, builds, env
+
+
+def test_engine_is_built_once_then_reused(fake_trt, tmp_path, caplog):
+    onnx_path, builds, _ = fake_trt
+    caplog.set_level(logging.INFO, 'logocap_ros.backends')
+    first = build_engine.ensure_engine(onnx_path, 'fp16', tmp_path / 'cache')
+    assert builds.calls == 1 and first.read_bytes() == b'engine 1 fp16'
+    assert 'building TensorRT fp16 engine' in caplog.text
+    again = build_engine.ensure_engine(onnx_path, 'fp16', tmp_path / 'cache')
+    assert again == first and builds.calls == 1
+    assert 'using cached TensorRT engine' in caplog.text
+    build_engine.ensure_engine(onnx_path, 'fp16', tmp_path / 'cache', force=True)
+    assert builds.calls == 2
+
+
+def test_foreign_engine_is_rebuilt_with_the_reason(fake_trt, tmp_path, caplog):
+    onnx_path, builds, env = fake_trt
+    build_engine.ensure_engine(onnx_path, 'fp16', tmp_path / 'cache')
+    env.update(trt_version='10.7.0')
+    with caplog.at_level(logging.WARNING, 'logocap_ros.backends'):
+        build_engine.ensure_engine(onnx_path, 'fp16', tmp_path / 'cache')
+    assert builds.calls == 2
+    assert 'TensorRT version differs (engine: 10.3.0; now: 10.7.0)' in caplog.text
+
+
+def test_stale_engine_reported_when_building_is_not_allowed(fake_trt, tmp_path):
+    onnx_path, builds, env = fake_trt
+    build_engine.ensure_engine(onnx_path, 'fp32', tmp_path / 'cache')
+    env.update(ENV_ORIN)
+    with pytest.raises(BackendUnavailable) as info:
+        build_engine.ensure_engine(onnx_path, 'fp32', tmp_path / 'cache', on_stale='error')
+    text = str(info.value)
+    assert 'GPU differs' in text and f'logocap-build-engine --onnx {onnx_path} --fp32' in text
+    assert builds.calls == 1
+
+
+def test_changed_model_invalidates_the_engine(fake_trt, tmp_path):
+    from logocap_ros.backends.export_onnx import write_metadata
+    onnx_path, builds, _ = fake_trt
+    build_engine.ensure_engine(onnx_path, 'fp16', tmp_path / 'cache')
+    write_metadata(onnx_path, {'logocap_ros.note': 're-exported'})
+    with pytest.raises(BackendUnavailable, match='ONNX model changed'):
+        build_engine.ensure_engine(onnx_path, 'fp16', tmp_path / 'cache', on_stale='error')
+
+
+def test_import_without_tensorrt_and_clear_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, 'tensorrt', None)
+    import logocap_ros.backends.tensorrt_backend  # noqa: F401  (must import without it)
+    with pytest.raises(BackendUnavailable, match='pip install tensorrt.*JetPack'):
+        build_engine.import_tensorrt()
+
+
+def test_build_engine_cli_without_tensorrt_fails_in_one_line(tmp_path):
+    code = ('import sys; sys.modules["tensorrt"] = None; '
+            'from logocap_ros.backends.build_engine import main; '
+            f'sys.exit(main(["--onnx", {str(tmp_path / "m.onnx")!r}]))')
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith('logocap-build-engine: error:')
+    assert 'pip install tensorrt' in lines[0]
