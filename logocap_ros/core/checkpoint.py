@@ -106,7 +106,8 @@ def load_into(model: LogoCapNet, state: StateDict, source: str = 'checkpoint') -
 
 def _bn_weight_keys(keys) -> set:
     keys = set(keys)
-    return {k for k in keys if k.endswith('.weight') and k[:-len('weight')] + 'running_var' in keys}
+    return {k for k in keys
+            if k.endswith('.weight') and k[:-len('weight')] + 'running_var' in keys}
 
 
 def filled_state_dict(model: LogoCapNet, variant: str = 'B') -> StateDict:

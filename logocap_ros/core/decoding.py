@@ -70,7 +70,7 @@ def find_centers(center_map: torch.Tensor, top_k: int) -> torch.Tensor:
 
 
 def kept_count(centers: torch.Tensor) -> int:
-    """Number of leading candidates with confidence >= 0.01 (at least 1).
+    """Return the number of leading candidates with confidence >= 0.01 (at least 1).
 
     :param centers: ``[K, 3]`` sorted by decreasing confidence, so the kept ones are a prefix.
     """

@@ -104,7 +104,7 @@ class PoseEstimator:
     @classmethod
     def random(cls, config: Optional[EstimatorConfig] = None,
                seed_variant: str = 'B') -> 'PoseEstimator':
-        """Build with deterministic random (untrained) weights, for tests and demos."""
+        """Create an estimator with untrained, deterministic weights (for tests and demos)."""
         from .checkpoint import filled_state_dict
         from .model import LogoCapNet
         config = (config or EstimatorConfig()).validate()

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from .hrnet import BN_MOMENTUM, HRNET_CFGS, HRNet
+from .hrnet import BN_MOMENTUM, HRNet, HRNET_CFGS
 
 NUM_JOINTS = 17
 #: Heatmap channels: 17 joints followed by the person centre.

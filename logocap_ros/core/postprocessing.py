@@ -28,7 +28,7 @@ NMS_MIN_JOINTS = 8
 
 
 def keep_candidates(centers: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """Indices of the candidates the official pipeline keeps.
+    """Return the indices of the candidates the official pipeline keeps.
 
     :param centers: ``(K, 3)`` (x, y, conf), sorted by decreasing confidence.
     :param scores: ``(K,)`` pose scores.

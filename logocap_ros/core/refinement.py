@@ -47,12 +47,12 @@ def kem_features(embedding: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
 
 
 def window_offsets(dtype=torch.float32, device=None) -> torch.Tensor:
-    """Integer offsets ``-48..48`` of the global window, ``[97]``."""
+    """Return the integer offsets ``-48..48`` of the global window, ``[97]``."""
     return torch.arange(-WINDOW_HALF, WINDOW_HALF + 1, dtype=dtype, device=device)
 
 
 def gaussian_window(dtype=torch.float32, device=None) -> torch.Tensor:
-    """The ``[97, 97]`` Gaussian (sigma 16 px) weighting the global window."""
+    """Return the ``[97, 97]`` Gaussian (sigma 16 px) weighting the global window."""
     t = window_offsets(dtype, device)
     g = torch.exp(-(t[:, None] ** 2 + t[None, :] ** 2) / (2 * GAUSS_SIGMA ** 2))
     return g * (g >= GAUSS_CUTOFF).to(dtype)

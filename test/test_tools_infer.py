@@ -1,0 +1,86 @@
+# Copyright 2026 The logocap_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""``logocap-infer``: end to end on a random-weight checkpoint, and its error handling."""
+
+import json
+import os
+import subprocess
+import sys
+
+import cv2
+from logocap_ros.core.checkpoint import save_random_checkpoint
+from logocap_ros.tools import infer
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope='module')
+def ckpt(tmp_path_factory):
+    return save_random_checkpoint(tmp_path_factory.mktemp('ck') / 'random_w32.pth')
+
+
+@pytest.fixture
+def images(tmp_path):
+    rng = np.random.default_rng(0)
+    paths = [tmp_path / '000000397133.jpg', tmp_path / 'frame.png']
+    for p in paths:
+        cv2.imwrite(str(p), rng.integers(0, 256, (120, 160, 3), dtype=np.uint8))
+    return paths
+
+
+def test_image_id_rule(tmp_path):
+    assert infer.image_id_for(tmp_path / '000000397133.jpg', 5) == 397133
+    assert infer.image_id_for(tmp_path / 'cam_2_frame_0042.png', 5) == 42
+    assert infer.image_id_for(tmp_path / 'frame.png', 5) == 5
+
+
+@pytest.mark.slow
+def test_cli_writes_coco_json_and_drawings(ckpt, images, tmp_path):
+    out = tmp_path / 'res.json'
+    vis = tmp_path / 'vis'
+    rc = infer.main(['--arch', 'w32', '--weights', str(ckpt), '--input-size', '128',
+                     '--no-flip', '--out', str(out), '--vis', str(vis)] + [str(p) for p in images])
+    assert rc == 0
+    records = json.loads(out.read_text())
+    assert records, 'random weights still give candidate poses'
+    assert {r['image_id'] for r in records} <= {397133, 1}
+    for r in records:
+        assert set(r) == {'file_name', 'image_id', 'category_id', 'keypoints', 'score', 'bbox'}
+        assert r['category_id'] == 1 and len(r['keypoints']) == 51
+    assert sorted(p.name for p in vis.iterdir()) == ['000000397133_poses.png', 'frame_poses.png']
+
+
+@pytest.mark.parametrize('case', ['missing', 'not_image'])
+def test_bad_images_give_one_line_and_exit_1(ckpt, tmp_path, case, capsys):
+    path = tmp_path / 'x.jpg'
+    if case == 'not_image':
+        path.write_text('hello')
+    out = tmp_path / 'res.json'
+    rc = infer.main(['--weights', str(ckpt), '--out', str(out), str(path)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1 and len(err) == 1 and str(path) in err[0]
+    assert not out.exists()
+
+
+def test_wrong_checkpoint_is_one_readable_line(tmp_path, images):
+    bad = tmp_path / 'bad.pth'
+    bad.write_bytes(b'garbage')
+    env = dict(os.environ)
+    proc = subprocess.run([sys.executable, '-m', 'logocap_ros.tools.infer', '--weights',
+                           str(bad), '--out', str(tmp_path / 'r.json'), str(images[0])],
+                          capture_output=True, text=True, env=env, timeout=120)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 1
+    assert len(lines) == 1 and 'cannot read checkpoint' in lines[0], proc.stderr
