@@ -123,15 +123,20 @@ def bilinear_sample(fmap: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> tor
     :return: ``[C, P]``.
     """
     c, hm, wm = fmap.shape
-    x0 = x.floor().clamp(0, wm - 1)
-    y0 = y.floor().clamp(0, hm - 1)
-    x1 = (x0 + 1).clamp(0, wm - 1)
-    y1 = (y0 + 1).clamp(0, hm - 1)
-    wx0 = (x1 - x).clamp(0, 1)
-    wx1 = (x - x0).clamp(0, 1)
-    wy0 = (y1 - y).clamp(0, 1)
-    wy1 = (y - y0).clamp(0, 1)
+    x0, x1, wx0, wx1 = axis_taps(x, wm)
+    y0, y1, wy0, wy1 = axis_taps(y, hm)
     flat = fmap.reshape(c, hm * wm)
-    x0i, x1i, y0i, y1i = x0.long(), x1.long(), y0.long() * wm, y1.long() * wm
-    return (flat[:, y0i + x0i] * (wy0 * wx0) + flat[:, y0i + x1i] * (wy0 * wx1)
-            + flat[:, y1i + x0i] * (wy1 * wx0) + flat[:, y1i + x1i] * (wy1 * wx1))
+    y0, y1 = y0 * wm, y1 * wm
+    return (flat[:, y0 + x0] * (wy0 * wx0) + flat[:, y0 + x1] * (wy0 * wx1)
+            + flat[:, y1 + x0] * (wy1 * wx0) + flat[:, y1 + x1] * (wy1 * wx1))
+
+
+def axis_taps(coords: torch.Tensor, size: int):
+    """Bilinear taps along one axis with the official border rule (see :func:`bilinear_sample`).
+
+    :param coords: real coordinates along an axis of ``size`` cells, any shape.
+    :return: low/high int64 indices and their weights, each shaped like ``coords``.
+    """
+    lo = coords.floor().clamp(0, size - 1)
+    hi = (lo + 1).clamp(0, size - 1)
+    return lo.long(), hi.long(), (hi - coords).clamp(0, 1), (coords - lo).clamp(0, 1)

@@ -24,7 +24,7 @@ the final joint is a 0.75/0.25 blend of the two best positions.
 import torch
 import torch.nn.functional as F
 
-from .decoding import bilinear_sample, STRIDE
+from .decoding import axis_taps, bilinear_sample, STRIDE
 
 WINDOW_HALF = 48
 GAUSS_SIGMA = 16.0
@@ -61,39 +61,27 @@ def gaussian_window(dtype=torch.float32, device=None) -> torch.Tensor:
 def global_windows(heatmaps_hr: torch.Tensor, poses: torch.Tensor) -> torch.Tensor:
     """Gaussian-weighted 97x97 heatmap windows centred on each joint.
 
+    Sampling points are the joint plus integer offsets, so the bilinear indices and weights
+    of a window are separable: they are computed once per row and per column and combined by
+    broadcasting (same values as sampling every point on its own).
+
     :param heatmaps_hr: ``[17 or 18, H, W]`` full-resolution heatmaps (joint j uses map j).
     :param poses: ``[K, 17, 2]`` window centres, input px.
     :return: ``[K, 17, 97, 97]``.
     """
-    k = poses.shape[0]
-    n = 2 * WINDOW_HALF + 1
+    _, h, w = heatmaps_hr.shape
     t = window_offsets(poses.dtype, poses.device)
-    xs = poses[:, :, 0, None, None] + t[None, None, None, :]        # [K, 17, 1, 97]
-    ys = poses[:, :, 1, None, None] + t[None, None, :, None]        # [K, 17, 97, 1]
-    xs = xs.expand(k, 17, n, n).permute(1, 0, 2, 3).reshape(17, -1)
-    ys = ys.expand(k, 17, n, n).permute(1, 0, 2, 3).reshape(17, -1)
-    win = _sample_per_joint(heatmaps_hr[:17], xs, ys)               # [17, K*97*97]
-    win = win.reshape(17, k, n, n).permute(1, 0, 2, 3)
+    x0, x1, wx0, wx1 = axis_taps(poses[..., 0, None] + t, w)         # each [K, 17, 97]
+    y0, y1, wy0, wy1 = axis_taps(poses[..., 1, None] + t, h)
+    joint = torch.arange(17, device=poses.device)[None, :, None] * (h * w)
+    row0, row1 = (y0 * w + joint)[..., :, None], (y1 * w + joint)[..., :, None]
+    col0, col1 = x0[..., None, :], x1[..., None, :]
+    wy0, wy1 = wy0[..., :, None], wy1[..., :, None]
+    wx0, wx1 = wx0[..., None, :], wx1[..., None, :]
+    flat = heatmaps_hr[:17].reshape(-1)
+    win = (flat[row0 + col0] * (wy0 * wx0) + flat[row0 + col1] * (wy0 * wx1)
+           + flat[row1 + col0] * (wy1 * wx0) + flat[row1 + col1] * (wy1 * wx1))
     return win * gaussian_window(poses.dtype, poses.device)
-
-
-def _sample_per_joint(maps: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
-    """Sample map j at the points of row j: maps ``[17, H, W]``, xs/ys ``[17, P]``."""
-    j, h, w = maps.shape
-    base = (torch.arange(j, device=maps.device) * (h * w))[:, None]
-    flat = maps.reshape(-1)
-    x0 = xs.floor().clamp(0, w - 1)
-    y0 = ys.floor().clamp(0, h - 1)
-    x1 = (x0 + 1).clamp(0, w - 1)
-    y1 = (y0 + 1).clamp(0, h - 1)
-    wx0 = (x1 - xs).clamp(0, 1)
-    wx1 = (xs - x0).clamp(0, 1)
-    wy0 = (y1 - ys).clamp(0, 1)
-    wy1 = (ys - y0).clamp(0, 1)
-    x0i, x1i = x0.long(), x1.long()
-    y0i, y1i = y0.long() * w + base, y1.long() * w + base
-    return (flat[y0i + x0i] * (wy0 * wx0) + flat[y0i + x1i] * (wy0 * wx1)
-            + flat[y1i + x0i] * (wy1 * wx0) + flat[y1i + x1i] * (wy1 * wx1))
 
 
 def dynamic_convolution(windows: torch.Tensor, kams: torch.Tensor) -> torch.Tensor:
@@ -106,8 +94,10 @@ def dynamic_convolution(windows: torch.Tensor, kams: torch.Tensor) -> torch.Tens
     k, j, n, _ = windows.shape
     ks = kams.shape[-1]
     kernel = (kams / float(ks * ks)).flip(2, 3).reshape(k * j, 1, ks, ks)
-    out = F.conv2d(windows.reshape(1, k * j, n, n), kernel, padding=ks // 2, groups=k * j)
-    return out.reshape(k, j, n, n)
+    # channels-last is ~5x faster for this depthwise conv on CPU (oneDNN), same values
+    x = windows.reshape(1, k * j, n, n).contiguous(memory_format=torch.channels_last)
+    out = F.conv2d(x, kernel, padding=ks // 2, groups=k * j)
+    return out.contiguous().reshape(k, j, n, n)
 
 
 def peak_positions(adapted: torch.Tensor, poses: torch.Tensor) -> torch.Tensor:
