@@ -58,27 +58,27 @@ def cache_dir(tmp_path_factory):
 
 
 def _agreement(ref, out, joint_tol):
-    """Return (kept-set mismatch, fraction of kept joints within ``joint_tol`` px)."""
-    keep = ex._kept(ref)
-    k = len(out['centers'])
-    mismatch = len(set(keep) ^ set(ex._kept(out)))
-    keep = keep[keep < k]
-    close = np.abs(ref['poses'][keep, :, :2] - out['poses'][keep, :, :2]).max(-1) <= joint_tol
-    return mismatch, float(close.mean()) if close.size else 1.0
+    """Return (fraction of the reference's people found, fraction of their joints within tol).
+
+    People are paired by centre (see :func:`logocap_ros.backends.export_onnx.compare_outputs`).
+    """
+    diffs = ex.compare_outputs(ref, out, joint_tol)
+    return diffs['found'], 1.0 - diffs.get('joints_moved', 1.0)
 
 
 def test_torch_cuda_fp32_matches_cpu(net, image, reference):
     with create_backend('torch', net, device='cuda', precision='fp32') as backend:
         out = backend.infer({'images': image})
-    mismatch, close = _agreement(reference, out, 0.01)
-    assert mismatch <= 1 and close >= 0.95
+    found, close = _agreement(reference, out, 0.01)
+    assert found >= 0.9 and close >= 0.95, (found, close)
 
 
 def test_torch_cuda_fp16_runs_close(net, image, reference):
     with create_backend('torch', net, device='cuda', precision='fp16') as backend:
         out = backend.infer({'images': image})
     assert np.isfinite(out['poses']).all()
-    assert _agreement(reference, out, 4.0)[1] >= 0.8
+    found, close = _agreement(reference, out, 4.0)
+    assert found >= 0.8 and close >= 0.9, (found, close)
 
 
 def test_onnxruntime_cuda_matches_cpu(net, image, reference, cache_dir):
@@ -87,12 +87,12 @@ def test_onnxruntime_cuda_matches_cpu(net, image, reference, cache_dir):
         pytest.skip('onnxruntime has no CUDA provider here (install onnxruntime-gpu)')
     with create_backend('onnxruntime', net, device='cuda', cache_dir=str(cache_dir)) as b:
         out = b.infer({'images': image})
-    mismatch, close = _agreement(reference, out, 0.01)
-    assert mismatch <= 1 and close >= 0.95
+    found, close = _agreement(reference, out, 0.01)
+    assert found >= 0.9 and close >= 0.95, (found, close)
 
 
 @pytest.mark.parametrize('precision, joint_tol, min_close', [('fp32', 0.01, 0.95),
-                                                             ('fp16', 4.0, 0.8)])
+                                                             ('fp16', 4.0, 0.9)])
 def test_tensorrt_matches_torch(net, image, reference, cache_dir, precision, joint_tol,
                                 min_close):
     pytest.importorskip('tensorrt', reason='tensorrt is not installed (pip install tensorrt)')
@@ -101,12 +101,11 @@ def test_tensorrt_matches_torch(net, image, reference, cache_dir, precision, joi
         out = backend.infer({'images': image})
         assert backend.input_shape() == (1, 3) + HW
     assert np.isfinite(out['poses']).all()
-    mismatch, close = _agreement(reference, out, joint_tol)
-    assert close >= min_close, (precision, close)
+    found, close = _agreement(reference, out, joint_tol)
+    assert found >= 0.8 and close >= min_close, (precision, found, close)
     if precision == 'fp32':
-        assert mismatch <= 1
-        keep = ex._kept(reference)
-        np.testing.assert_allclose(out['scores'][keep], reference['scores'][keep], atol=1e-3)
+        assert found >= 0.9
+        np.testing.assert_allclose(out['scores'][:3], reference['scores'][:3], atol=1e-3)
 
 
 def test_tensorrt_engine_is_reused_not_rebuilt(net, image, cache_dir, monkeypatch, caplog):

@@ -187,3 +187,42 @@ def test_build_engine_cli_without_tensorrt_fails_in_one_line(tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith('logocap-build-engine: error:')
     assert 'pip install tensorrt' in lines[0]
+
+
+class _FakeFlags:
+    """Stand-in for ``tensorrt.NetworkDefinitionCreationFlag`` / ``BuilderFlag``."""
+
+    def __init__(self, **members):
+        self.__dict__.update(members)
+
+
+def _fake_trt(strong: bool, fp16_flag: bool, version='10.3.0'):
+    class Trt:
+        __version__ = version
+        NetworkDefinitionCreationFlag = _FakeFlags(
+            **({'STRONGLY_TYPED': 1} if strong else {}), EXPLICIT_BATCH=0)
+        BuilderFlag = _FakeFlags(**({'FP16': 0} if fp16_flag else {}))
+    return Trt
+
+
+@pytest.mark.parametrize('strong, fp16_flag, net_dtype, precision, expect', [
+    (True, True, 'fp16', 'fp16', True),       # preferred: strongly typed half network
+    (True, True, 'fp32', 'fp16', False),      # FP16 flag + FP32 constraints on refinement
+    (True, False, 'fp32', 'fp16', 'half-network'),
+    (True, True, 'fp16', 'fp32', 'without --half-network'),
+    (False, True, 'fp16', 'fp16', False),
+    (True, True, 'fp32', 'fp32', True)])
+def test_typing_mode_per_tensorrt_and_export(fake_trt, strong, fp16_flag, net_dtype,
+                                             precision, expect):
+    from logocap_ros.backends.export_onnx import write_metadata
+    onnx_path = fake_trt[0]
+    write_metadata(onnx_path, {'logocap_ros.network_dtype': net_dtype})
+    trt = _fake_trt(strong, fp16_flag)
+    if isinstance(expect, str):
+        with pytest.raises(build_engine.EngineBuildError, match=expect):
+            build_engine._strongly_typed(trt, onnx_path, precision)
+    else:
+        assert build_engine._strongly_typed(trt, onnx_path, precision) is expect
+        flags = build_engine._network_flags(trt, expect)
+        assert flags == (2 if expect else 0)
+        assert build_engine._network_flags(_fake_trt(strong, fp16_flag, '8.6.1'), False) == 1

@@ -22,8 +22,11 @@ a stale or foreign one (other model, shape, precision, TensorRT or GPU) is rebui
 reason printed; ``--force`` always rebuilds.
 
 In FP16 the network runs in half precision while the refinement after it (coordinates up to
-the image size, top-K, gathers, peak blending) is constrained to FP32, since half precision
-cannot represent pixel coordinates above 1024 to better than one pixel.
+the image size, top-K, gathers, peak blending) stays FP32, since half precision cannot represent
+pixel coordinates above 1024 to better than one pixel. The preferred route is a strongly typed
+build of an export whose network is stored in FP16 (``network_dtype='fp16'``, chosen
+automatically when exporting for an FP16 engine); TensorRT versions without strong typing use
+the FP16 builder flag with per-layer FP32 constraints on the refinement instead.
 """
 
 import argparse
@@ -134,9 +137,10 @@ def build_serialized_engine(onnx_path: PathLike, precision: str = 'fp16',
     if precision not in PRECISIONS:
         raise ValueError(f'precision must be one of {PRECISIONS}, not {precision!r}')
     trt = import_tensorrt()
+    strongly = _strongly_typed(trt, onnx_path, precision)
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
-    network = builder.create_network(_network_flags(trt))
+    network = builder.create_network(_network_flags(trt, strongly))
     parser = trt.OnnxParser(network, logger)
     if not parser.parse_from_file(str(onnx_path)):
         errors = [str(parser.get_error(i)) for i in range(parser.num_errors)]
@@ -145,12 +149,12 @@ def build_serialized_engine(onnx_path: PathLike, precision: str = 'fp16',
     config = builder.create_builder_config()
     if workspace_gb:
         config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_gb * (1 << 30)))
-    if precision == 'fp16':
-        if not builder.platform_has_fast_fp16:
-            LOG.warning('this GPU has no fast FP16; the FP16 engine may not be faster')
+    if precision == 'fp32' and hasattr(trt.BuilderFlag, 'TF32'):
+        config.clear_flag(trt.BuilderFlag.TF32)     # FP32 means IEEE FP32, for parity
+    if precision == 'fp16' and not strongly:
         config.set_flag(trt.BuilderFlag.FP16)
         kept = _keep_refinement_fp32(trt, network, config)
-        LOG.info('FP16 network, %d refinement layers kept in FP32', kept)
+        LOG.info('FP16 builder flag, %d refinement layers kept in FP32', kept)
     cache = _attach_timing_cache(config, timing_cache)
     _attach_progress(trt, config)
     with _Heartbeat('TensorRT build'):
@@ -161,14 +165,45 @@ def build_serialized_engine(onnx_path: PathLike, precision: str = 'fp16',
     if cache is not None and timing_cache:
         from .cache import atomic_write_bytes
         atomic_write_bytes(timing_cache, bytes(cache.serialize()))
-    return bytes(serialized), {'io': io, 'tensorrt': trt.__version__, 'precision': precision}
+    return bytes(serialized), {'io': io, 'tensorrt': trt.__version__, 'precision': precision,
+                               'strongly_typed': strongly}
 
 
-def _network_flags(trt) -> int:
-    """Explicit batch (needed before TensorRT 10, the only mode since)."""
-    flag = getattr(trt.NetworkDefinitionCreationFlag, 'EXPLICIT_BATCH', None)
+def _network_flags(trt, strongly_typed: bool) -> int:
+    """Explicit batch (needed before TensorRT 10, the only mode since), strong typing."""
+    flags = trt.NetworkDefinitionCreationFlag
+    batch = getattr(flags, 'EXPLICIT_BATCH', None)
     major = int(str(trt.__version__).split('.')[0])
-    return 1 << int(flag) if flag is not None and major < 10 else 0
+    value = 1 << int(batch) if batch is not None and major < 10 else 0
+    if strongly_typed:
+        value |= 1 << int(flags.STRONGLY_TYPED)
+    return value
+
+
+def _strongly_typed(trt, onnx_path: PathLike, precision: str) -> bool:
+    """Whether to build a strongly typed network (precision taken from the ONNX types).
+
+    FP16 engines come from exports whose network is stored in FP16 (``--half-network``;
+    :func:`ensure_engine` and the backend choose them); where this TensorRT has no strong
+    typing, or for an FP32 export asked to build FP16, the FP16 builder flag is used with the
+    refinement constrained to FP32 (TensorRT versions that still support it).
+
+    :raises EngineBuildError: the ONNX file's network precision cannot give ``precision``.
+    """
+    from .export_onnx import read_metadata
+    net_dtype = read_metadata(onnx_path).get('logocap_ros.network_dtype', 'fp32')
+    has_strong = hasattr(trt.NetworkDefinitionCreationFlag, 'STRONGLY_TYPED')
+    has_fp16_flag = hasattr(trt.BuilderFlag, 'FP16')
+    if net_dtype == 'fp16' and precision == 'fp32':
+        raise EngineBuildError(f'{onnx_path} stores the network in FP16; export it without '
+                               '--half-network for an FP32 engine')
+    if net_dtype == 'fp16':
+        return has_strong
+    if precision == 'fp16' and not has_fp16_flag:
+        raise EngineBuildError(f'this TensorRT builds FP16 only from strongly typed models: '
+                               f'export {onnx_path} again with logocap-export-onnx '
+                               '--half-network (or let logocap-build-engine --weights do it)')
+    return has_strong and precision == 'fp32'
 
 
 def _log_io(network) -> List[Dict[str, object]]:
@@ -308,7 +343,8 @@ def _onnx_from_args(args: argparse.Namespace) -> Path:
     size = args.input_size or {'w32': 512, 'w48': 640}[args.arch]
     net, _ = load_net(args.arch, args.weights)
     return cached_onnx(net, input_hw_for(size, args.image_size), not args.no_flip,
-                       cache_dir=args.cache_dir)
+                       cache_dir=args.cache_dir,
+                       network_dtype='fp32' if args.fp32 else 'fp16')
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

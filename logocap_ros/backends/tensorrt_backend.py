@@ -172,7 +172,8 @@ class TensorRTBackend(InferenceBackend):
             raise ValueError(f'the engine takes input {fixed[0]}x{fixed[1]} (H x W), got '
                              f'{hw[0]}x{hw[1]}; build one for this resolution')
         from .export_onnx import cached_onnx
-        onnx_path = cached_onnx(self.net, hw, self.flip_test, cache_dir=self.cache_dir)
+        onnx_path = cached_onnx(self.net, hw, self.flip_test, cache_dir=self.cache_dir,
+                                network_dtype=self.precision)
         return self._load(self._ensure(onnx_path))
 
     def _infer(self, images: np.ndarray) -> Dict[str, np.ndarray]:
