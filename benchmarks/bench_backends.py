@@ -162,7 +162,8 @@ def table(rows: List[Dict[str, object]]) -> str:
     lines = [head, '|' + '---|' * 13]
     for r in rows:
         if 'error' in r:
-            lines.append(f"| {r['arch']} | {r['image']} | {r['input']} | {r['flip']} | "
+            lines.append(f"| {r['arch']} | {r['image']} | {r['input']} | "
+                         f"{'on' if r['flip'] else 'off'} | "
                          f"{r['backend']} | {r['precision']} | n/a: {r['error']} |||||||")
             continue
         lines.append(
