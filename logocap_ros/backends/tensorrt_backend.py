@@ -135,14 +135,18 @@ class TensorRTBackend(InferenceBackend):
     def _verify_engine_file(self, path: Path) -> None:
         """Refuse a foreign engine (other TensorRT/GPU) when its sidecar says so."""
         from .engine_cache import check_engine, current_environment, EngineKey, read_sidecar
-        record = read_sidecar(path)
         if not path.is_file():
             raise BackendUnavailable(f'engine file not found: {path}')
+        record = read_sidecar(path)
         if record is None:
             LOG.warning('%s has no sidecar; cannot check that it matches this GPU/TensorRT',
                         path)
             return
-        recorded = EngineKey.from_json(record['key'])
+        try:
+            recorded = EngineKey.from_json(record['key'])
+        except (KeyError, TypeError, ValueError):
+            raise BackendUnavailable(f'the sidecar of {path} is malformed; rebuild the engine '
+                                     'with logocap-build-engine') from None
         env = current_environment(self.device.index or 0)
         wanted = EngineKey(recorded.model_sha256, recorded.input_shape, recorded.precision,
                            **env)
