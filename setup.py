@@ -50,6 +50,9 @@ setup(
     python_requires='>=3.10',
     packages=find_packages(include=['logocap_ros', 'logocap_ros.*']),
     package_data={'logocap_ros': ['py.typed']},
+    # message definitions, for writing /poses into bags without a colcon build
+    data_files=[('share/logocap_ros/msg', sorted(str(p.relative_to(_HERE))
+                                                 for p in (_HERE / 'msg').glob('*.msg')))],
     zip_safe=False,
     install_requires=[
         'numpy>=1.23',
@@ -60,7 +63,7 @@ setup(
     extras_require={
         'onnx': ['onnx>=1.14', 'onnxruntime>=1.16'],
         'eval': ['pycocotools>=2.0.6'],
-        'bag': ['rosbags>=0.9.20'],
+        'bag': ['rosbags>=0.11'],
     },
     entry_points={
         'console_scripts': [

@@ -208,4 +208,5 @@ def test_no_backlog_when_the_camera_is_faster_than_the_model(graph):
     end = diag_values(graph)
     assert int(end['frames_dropped']) > int(start['frames_dropped']) + len(got)
     assert {'input_rate_hz', 'processing_rate_hz', 'latency_ms_mean', 'backend'} <= set(end)
-    assert end['backend'] == 'torch'
+    # backend:=auto picks the fastest CPU backend available (ONNX Runtime when installed)
+    assert end['backend'].split()[0] in ('torch', 'onnxruntime'), end['backend']
