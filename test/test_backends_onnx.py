@@ -197,3 +197,34 @@ def test_input_hw_for_camera_resolutions():
     assert ex.input_hw_for(512, (480, 640)) == (512, 704)
     assert ex.input_hw_for(512, (720, 1280)) == (512, 960)
     assert ex.input_hw_for(512) == (512, 512)
+
+
+@pytest.mark.slow
+def test_official_size_export_matches_torch_and_official_reference(net, tmp_path):
+    """Check W32 at the official 704x512 input (640x480 camera) with flip.
+
+    ONNX Runtime against PyTorch and, where the team's copy of the official-code reference is
+    present, against the official outputs (weights 'B').
+    """
+    from logocap_ros.core import preprocessing
+    import refcheck_data as rc
+    rgb = rc.image('rand480x640') if rc.REFCHECK.is_dir() else \
+        np.random.default_rng(0).integers(0, 256, (480, 640, 3), dtype=np.uint8)
+    box = preprocessing.letterbox_for(rgb.shape[:2], 512)
+    images = preprocessing.normalise(preprocessing.warp_to_input(rgb, box))
+    path = ex.export_onnx(net, tmp_path / 'w32_704x512.onnx', box.input_hw,
+                          debug_outputs=True)
+    got = ex.run_onnxruntime(path, images)
+    ref = ex.run_torch(net, images, True, list(got))
+    assert rc.rel_err(got['heatmaps'], ref['heatmaps']) < 1e-4
+    diffs = ex.compare_outputs(ref, got)
+    assert diffs['found'] >= 0.9 and diffs['scores'] < 1e-4 and diffs['joints_moved'] <= 0.02
+    if not (rc.REFCHECK / 'refB_rand480x640.npz').is_file():
+        return
+    official = rc.load('refB', 'rand480x640')
+    assert rc.rel_err(got['heatmaps'], official['heatmaps']) < 1e-4
+    np.testing.assert_allclose(got['centers'][:, :2], official['decoder_centers_all'][:, :2])
+    ok = official['global_topk_unambiguous']
+    np.testing.assert_allclose(got['poses'][..., :2][ok],
+                               official['poses_input_res'][..., :2][ok], atol=1e-2)
+    np.testing.assert_allclose(got['scores'], official['scores_input_res'], atol=1e-4)
