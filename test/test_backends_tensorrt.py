@@ -31,6 +31,8 @@ import pytest
 
 ENV_A = {'trt_version': '10.3.0', 'gpu_name': 'NVIDIA H100 80GB HBM3',
          'compute_capability': '9.0'}
+#: The real builder function (the ``fake_trt`` fixture replaces the module attribute).
+REAL_BUILD = build_engine.build_serialized_engine
 ENV_ORIN = {'trt_version': '10.3.0', 'gpu_name': 'Orin', 'compute_capability': '8.7'}
 
 
@@ -226,3 +228,143 @@ def test_typing_mode_per_tensorrt_and_export(fake_trt, strong, fp16_flag, net_dt
         flags = build_engine._network_flags(trt, expect)
         assert flags == (2 if expect else 0)
         assert build_engine._network_flags(_fake_trt(strong, fp16_flag, '8.6.1'), False) == 1
+
+
+class _FakeTensor:
+    def __init__(self, name, dtype='float32'):
+        self.name, self.shape, self.dtype = name, (1, 3, 64, 128), dtype
+
+
+class _FakeLayer:
+    def __init__(self, name, dtype='float32'):
+        self.name, self.num_outputs, self.precision = name, 1, None
+        self._out = _FakeTensor(name + ':0', dtype)
+        self.output_types = {}
+
+    def get_output(self, k):
+        return self._out
+
+    def set_output_type(self, k, dtype):
+        self.output_types[k] = dtype
+
+
+class _FakeNetwork:
+    def __init__(self, flags):
+        self.flags = flags
+        self.layers = [_FakeLayer('/backbone/conv1/Conv'), _FakeLayer('/TopK', 'int32'),
+                       _FakeLayer('/Mul_3')]
+        self.num_layers, self.num_inputs, self.num_outputs = 3, 1, 1
+
+    def get_layer(self, i):
+        return self.layers[i]
+
+    def get_input(self, i):
+        return _FakeTensor('images')
+
+    def get_output(self, i):
+        return _FakeTensor('poses')
+
+
+class _FakeConfig:
+    def __init__(self):
+        self.flags, self.cleared, self.pool, self.timing = set(), set(), None, None
+
+    def set_flag(self, flag):
+        self.flags.add(flag)
+
+    def clear_flag(self, flag):
+        self.cleared.add(flag)
+
+    def set_memory_pool_limit(self, pool, size):
+        self.pool = size
+
+    def create_timing_cache(self, data):
+        return _FakeTimingCache(data)
+
+    def set_timing_cache(self, cache, ignore_mismatch):
+        self.timing = cache
+        return True
+
+
+class _FakeTimingCache:
+    def __init__(self, data):
+        self.data = data
+
+    def serialize(self):
+        return self.data + b'+timing'
+
+
+def _fake_tensorrt_module(parse_ok=True, build_ok=True):
+    import types
+    trt = types.SimpleNamespace(__version__='10.3.0', float32='float32')
+    trt.NetworkDefinitionCreationFlag = _FakeFlags(STRONGLY_TYPED=5)
+    trt.BuilderFlag = _FakeFlags(FP16='FP16', TF32='TF32',
+                                 PREFER_PRECISION_CONSTRAINTS='PREFER')
+    trt.MemoryPoolType = _FakeFlags(WORKSPACE='WS')
+    trt.Logger = type('Logger', (), {'WARNING': 2, '__init__': lambda self, level: None})
+    built = {}
+
+    class Builder:
+        def __init__(self, logger):
+            pass
+
+        def create_network(self, flags):
+            built['network'] = _FakeNetwork(flags)
+            return built['network']
+
+        def create_builder_config(self):
+            built['config'] = _FakeConfig()
+            return built['config']
+
+        def build_serialized_network(self, network, config):
+            return b'PLAN' if build_ok else None
+
+    class OnnxParser:
+        num_errors = 1
+
+        def __init__(self, network, logger):
+            pass
+
+        def parse_from_file(self, path):
+            return parse_ok
+
+        def get_error(self, i):
+            return 'In node 7 (Conv): unsupported'
+
+    trt.Builder, trt.OnnxParser = Builder, OnnxParser
+    return trt, built
+
+
+@pytest.mark.parametrize('net_dtype, precision', [('fp32', 'fp16'), ('fp16', 'fp16'),
+                                                  ('fp32', 'fp32')])
+def test_build_path_with_a_fake_tensorrt(fake_trt, tmp_path, monkeypatch, net_dtype,
+                                         precision):
+    from logocap_ros.backends.export_onnx import write_metadata
+    onnx_path = fake_trt[0]
+    write_metadata(onnx_path, {'logocap_ros.network_dtype': net_dtype})
+    trt, built = _fake_tensorrt_module()
+    monkeypatch.setattr(build_engine, 'import_tensorrt', lambda: trt)
+    timing = tmp_path / 'timing.cache'
+    plan, info = REAL_BUILD(onnx_path, precision, 1.5, timing)
+    assert plan == b'PLAN' and timing.read_bytes() == b'+timing'
+    assert [io['name'] for io in info['io']] == ['images', 'poses']
+    config, layers = built['config'], built['network'].layers
+    assert config.pool == int(1.5 * 2**30)
+    weak_fp16 = net_dtype == 'fp32' and precision == 'fp16'
+    assert info['strongly_typed'] is not weak_fp16
+    assert ('FP16' in config.flags) is weak_fp16
+    assert ('TF32' in config.cleared) is (precision == 'fp32')
+    # FP16 flag route: refinement float layers constrained to FP32, network/int layers not
+    assert [layer.precision for layer in layers] == (
+        [None, None, 'float32'] if weak_fp16 else [None, None, None])
+
+
+def test_build_failures_raise_with_tensorrt_messages(fake_trt, monkeypatch):
+    trt, _ = _fake_tensorrt_module(parse_ok=False)
+    monkeypatch.setattr(build_engine, 'import_tensorrt', lambda: trt)
+    with pytest.raises(build_engine.EngineBuildError, match='In node 7 .Conv.: unsupported'):
+        REAL_BUILD(fake_trt[0], 'fp32')
+    trt, _ = _fake_tensorrt_module(build_ok=False)
+    monkeypatch.setattr(build_engine, 'import_tensorrt', lambda: trt)
+    with pytest.raises(build_engine.EngineBuildError, match='failed to build'):
+        REAL_BUILD(fake_trt[0], 'fp32')

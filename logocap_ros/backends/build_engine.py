@@ -156,9 +156,10 @@ def build_serialized_engine(onnx_path: PathLike, precision: str = 'fp16',
         kept = _keep_refinement_fp32(trt, network, config)
         LOG.info('FP16 builder flag, %d refinement layers kept in FP32', kept)
     cache = _attach_timing_cache(config, timing_cache)
-    _attach_progress(trt, config)
+    monitor = _attach_progress(trt, config)     # keep a reference while building
     with _Heartbeat('TensorRT build'):
         serialized = builder.build_serialized_network(network, config)
+    del monitor
     if serialized is None:
         raise EngineBuildError(f'TensorRT failed to build an engine from {onnx_path} (see the '
                                'TensorRT messages above; try --workspace-gb or --fp32)')
@@ -255,11 +256,14 @@ def _attach_timing_cache(config, path: Optional[PathLike]):
     return cache
 
 
-def _attach_progress(trt, config) -> None:
-    """Report build phases through ``IProgressMonitor`` when this TensorRT has it."""
+def _attach_progress(trt, config):
+    """Report build phases through ``IProgressMonitor`` when this TensorRT has it.
+
+    :return: the monitor (the caller keeps it alive during the build), or None.
+    """
     base = getattr(trt, 'IProgressMonitor', None)
     if base is None or not hasattr(config, 'progress_monitor'):
-        return
+        return None
 
     class _Monitor(base):
         def __init__(self):
@@ -280,7 +284,9 @@ def _attach_progress(trt, config) -> None:
         def phase_finish(self, phase_name):
             LOG.debug('[build] %s done', phase_name)
 
-    config.progress_monitor = _Monitor()
+    monitor = _Monitor()
+    config.progress_monitor = monitor
+    return monitor
 
 
 class _Heartbeat:
