@@ -62,6 +62,13 @@ def image():
     return np.random.default_rng(3).standard_normal((1, 3, 64, 128)).astype(np.float32)
 
 
+@pytest.fixture(scope='module')
+def cli_outputs(cli_export, net, image):
+    """Return (ONNX Runtime outputs, PyTorch outputs) of the CLI's export on ``image``."""
+    got = ex.run_onnxruntime(cli_export[2], image)
+    return got, ex.run_torch(net, image, True, list(got))
+
+
 def test_export_cli_writes_checked_model_with_metadata(cli_export, net):
     rc, stdout, path = cli_export
     assert rc == 0, stdout
@@ -75,17 +82,15 @@ def test_export_cli_writes_checked_model_with_metadata(cli_export, net):
     assert meta['logocap_ros.weights_sha256'] == weights_sha256(net)
 
 
-def test_heatmaps_match_torch(cli_export, net, image):
-    got = ex.run_onnxruntime(cli_export[2], image)
-    ref = ex.run_torch(net, image, True, ['heatmaps', 'offsets'])
+def test_heatmaps_match_torch(cli_outputs):
+    got, ref = cli_outputs
     assert got['heatmaps'].shape == (18, 16, 32)
     np.testing.assert_allclose(got['heatmaps'], ref['heatmaps'], rtol=0, atol=1e-4)
     np.testing.assert_allclose(got['offsets'], ref['offsets'], rtol=0, atol=1e-3)
 
 
-def test_final_keypoints_match_torch(cli_export, net, image):
-    got = ex.run_onnxruntime(cli_export[2], image)
-    ref = ex.run_torch(net, image, True, list(got))
+def test_final_keypoints_match_torch(cli_outputs):
+    got, ref = cli_outputs
     diffs = ex.compare_outputs(ref, got)
     assert len(ex._kept(ref)) >= 3, 'the test image should give several candidates'
     assert diffs['found'] >= 0.9
