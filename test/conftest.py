@@ -82,9 +82,11 @@ _POOL = DomainIdPool()
 
 
 def pytest_configure(config):
-    """Give the test process its own loopback-only ROS 2 domain before any test runs."""
+    """Give the test process its own loopback-only ROS 2 domain and a private cache folder."""
     os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
     os.environ['ROS_DOMAIN_ID'] = str(_POOL.acquire())
+    # ONNX exports, engines and weights made by tests go to a private folder, not ~/.cache
+    os.environ.setdefault('LOGOCAP_CACHE_DIR', tempfile.mkdtemp(prefix='logocap_ros_test_cache_'))
 
 
 def pytest_report_header(config):
