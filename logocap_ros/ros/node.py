@@ -108,8 +108,7 @@ class LogocapNode(LifecycleNode):
     def on_deactivate(self, state: State) -> TransitionCallbackReturn:
         """Unsubscribe, stop the worker, release the model and the CUDA cache."""
         self._stop_processing()
-        release(self._loaded)
-        self._loaded = None
+        self._release_model()
         return TransitionCallbackReturn.SUCCESS
 
     def on_cleanup(self, state: State) -> TransitionCallbackReturn:
@@ -117,18 +116,20 @@ class LogocapNode(LifecycleNode):
         for pub in self._pubs.values():
             self.destroy_publisher(pub)
         self._pubs = {}
-        release(self._loaded)
-        self._loaded = None
+        self._release_model()
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state: State) -> TransitionCallbackReturn:
         """Stop everything."""
         self._stop_processing()
-        release(self._loaded)
-        self._loaded = None
+        self._release_model()
         return TransitionCallbackReturn.SUCCESS
 
     # ------------------------------------------------------------------------ helpers
+    def _release_model(self) -> None:
+        release(self._loaded)
+        self._loaded = None
+
     def _param(self, name: str) -> Any:
         return self.get_parameter(name).value
 

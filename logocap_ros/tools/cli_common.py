@@ -16,7 +16,8 @@
 """Command-line pieces shared by the tools: model options and building the estimator."""
 
 import argparse
-from typing import Callable
+import sys
+from typing import Callable, Tuple, Type
 
 
 def add_model_args(parser: argparse.ArgumentParser, weights_required: bool = True) -> None:
@@ -55,3 +56,21 @@ def build_estimator(args: argparse.Namespace) -> Callable:
         return PoseEstimator.from_checkpoint(str(weights), config)
     except CheckpointError as exc:
         raise ValueError(str(exc)) from None
+
+
+def run_reporting_errors(prog: str, body: Callable[[], int],
+                         errors: Tuple[Type[BaseException], ...], interrupted: str) -> int:
+    """Run a CLI's ``body``, turning expected failures into one ``prog: error: ...`` line.
+
+    :param errors: exception types reported as one line with exit status 1.
+    :param interrupted: what Ctrl-C left behind (printed with exit status 130).
+    :return: ``body()``'s exit status, 1 on a reported error, 130 on Ctrl-C.
+    """
+    try:
+        return body()
+    except errors as exc:
+        print(f'{prog}: error: {exc}', file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f'{prog}: interrupted; {interrupted}', file=sys.stderr)
+        return 130

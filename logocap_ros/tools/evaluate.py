@@ -31,7 +31,7 @@ import sys
 import time
 from typing import Callable, List, Optional, Sequence
 
-from logocap_ros.tools.cli_common import add_model_args, build_estimator
+from logocap_ros.tools.cli_common import add_model_args, build_estimator, run_reporting_errors
 from logocap_ros.tools.coco import (coco_results, dataset_paths, DatasetError, evaluate_results,
                                     format_stats, LAYOUTS, load_coco)
 from logocap_ros.tools.fileutil import atomic_write_text
@@ -89,14 +89,9 @@ def main(argv: Optional[List[str]] = None, estimator: Optional[Callable] = None)
     if args.root is None and (args.ann is None or args.images is None):
         print('logocap-eval: error: pass --root, or both --ann and --images', file=sys.stderr)
         return 2
-    try:
-        return _run(args, estimator)
-    except (DatasetError, FileNotFoundError, ValueError, OSError) as exc:
-        print(f'logocap-eval: error: {exc}', file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print('logocap-eval: interrupted; no results written', file=sys.stderr)
-        return 130
+    return run_reporting_errors('logocap-eval', lambda: _run(args, estimator),
+                                (DatasetError, FileNotFoundError, ValueError, OSError),
+                                'no results written')
 
 
 def _run(args: argparse.Namespace, estimator: Optional[Callable]) -> int:

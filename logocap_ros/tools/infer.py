@@ -32,7 +32,7 @@ import re
 import sys
 from typing import Callable, List, Optional, Sequence, Tuple
 
-from logocap_ros.tools.cli_common import add_model_args, build_estimator
+from logocap_ros.tools.cli_common import add_model_args, build_estimator, run_reporting_errors
 from logocap_ros.tools.coco import coco_results
 from logocap_ros.tools.fileutil import atomic_write_text
 import numpy as np
@@ -112,19 +112,18 @@ def main(argv: Optional[List[str]] = None, estimator: Optional[Callable] = None)
     :param estimator: use this callable instead of loading ``--weights`` (tests).
     """
     args = _parser().parse_args(argv)
-    try:
-        images = read_images(args.images)
-        if not args.out.parent.resolve().is_dir():
-            raise InputError(f'output folder does not exist: {args.out.parent}')
-        estimator = estimator or build_estimator(args)
-        records = run(estimator, images, args.vis)
-        atomic_write_text(args.out, json.dumps(records) + os.linesep)
-    except (InputError, FileNotFoundError, ValueError, OSError, RuntimeError) as exc:
-        print(f'{PROG}: error: {exc}', file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f'{PROG}: interrupted; no results written', file=sys.stderr)
-        return 130
+    return run_reporting_errors(PROG, lambda: _run(args, estimator),
+                                (InputError, FileNotFoundError, ValueError, OSError,
+                                 RuntimeError), 'no results written')
+
+
+def _run(args: argparse.Namespace, estimator: Optional[Callable]) -> int:
+    images = read_images(args.images)
+    if not args.out.parent.resolve().is_dir():
+        raise InputError(f'output folder does not exist: {args.out.parent}')
+    estimator = estimator or build_estimator(args)
+    records = run(estimator, images, args.vis)
+    atomic_write_text(args.out, json.dumps(records) + os.linesep)
     print(f'{len(records)} poses from {len(images)} images written to {args.out}'
           + (f'; drawings in {args.vis}' if args.vis else ''))
     return 0

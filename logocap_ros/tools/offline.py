@@ -35,7 +35,7 @@ from pathlib import Path
 import sys
 from typing import Callable, List, Optional
 
-from logocap_ros.tools.cli_common import add_model_args, build_estimator
+from logocap_ros.tools.cli_common import add_model_args, build_estimator, run_reporting_errors
 from logocap_ros.tools.fileutil import staging_dir
 from logocap_ros.tools.pose_records import frame_record, write_poses
 from logocap_ros.tools.progress import progress_bar
@@ -175,27 +175,26 @@ def main(argv: Optional[List[str]] = None, estimator: Optional[Callable] = None)
     :param estimator: use this callable instead of loading ``--weights`` (tests).
     """
     args = _parser().parse_args(argv)
+    return run_reporting_errors(
+        'logocap-offline', lambda: _run(args, estimator),
+        (InputError, FileExistsError, FileNotFoundError, ValueError), 'no output written')
+
+
+def _run(args: argparse.Namespace, estimator: Optional[Callable]) -> int:
     out = args.out or default_out_dir(args.input)
     meta = {'arch': args.arch, 'weights': str(args.weights), 'input_size': args.input_size,
             'flip_test': not args.no_flip}
+    if out.exists() and not args.overwrite:
+        raise FileExistsError(f'{out} already exists (pass --overwrite to replace it)')
+    opened = open_source(args.input, args.topic)  # bad input fails before the model loads
     try:
-        if out.exists() and not args.overwrite:
-            raise FileExistsError(f'{out} already exists (pass --overwrite to replace it)')
-        opened = open_source(args.input, args.topic)  # bad input fails before the model loads
-        try:
-            estimator = estimator or build_estimator(args)
-        except BaseException:
-            close_source(opened[1])
-            raise
-        process(args.input, estimator, out, fmt=args.format, vis=args.vis, topic=args.topic,
-                every=args.every, overwrite=args.overwrite, show_progress=not args.quiet,
-                meta=meta, opened=opened)
-    except (InputError, FileExistsError, FileNotFoundError, ValueError) as exc:
-        print(f'logocap-offline: error: {exc}', file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print('logocap-offline: interrupted; no output written', file=sys.stderr)
-        return 130
+        estimator = estimator or build_estimator(args)
+    except BaseException:
+        close_source(opened[1])
+        raise
+    process(args.input, estimator, out, fmt=args.format, vis=args.vis, topic=args.topic,
+            every=args.every, overwrite=args.overwrite, show_progress=not args.quiet,
+            meta=meta, opened=opened)
     print(f'wrote {out}')
     return 0
 
