@@ -65,7 +65,7 @@ def dynamic_convolution_conv(windows: torch.Tensor, kams: torch.Tensor) -> torch
     """
     k, j, n, _ = _static_shape(windows)
     ks = _static_shape(kams)[-1]
-    kernel = (kams / float(ks * ks)).flip(2, 3).reshape(k * j, 1, ks, ks)
+    kernel = refinement.dynamic_kernels(kams)
     out = _RuntimeGroupedConv.apply(windows.reshape(1, k * j, n, n), kernel, k * j, ks // 2)
     return out.reshape(k, j, n, n)
 

@@ -129,7 +129,7 @@ class PoseEstimator:
         t2 = time.perf_counter()
         kps, scores = postprocessing.finalize(out['poses'], out['scores'], out['centers'], box,
                                               self.config.max_people)
-        keep = scores >= self.config.pose_threshold if self.config.pose_threshold > 0 else ...
+        keep = scores >= self.config.pose_threshold
         t3 = time.perf_counter()
         timings = {'preprocess': t1 - t0, **self.backend.last_timings,
                    'postprocess': t3 - t2, 'total': t3 - t0}
