@@ -197,11 +197,15 @@ class PoseTracker:
         xy, valid, box, usable = _prepare(keypoints, scores, boxes, self.config)
         dt = self._advance(stamp_s)
         tracks = self._tracks
-        pred_xy = tracks.xy + tracks.vel[:, None, :] * dt
-        pred_box = tracks.box + np.tile(tracks.vel, 2) * dt
+        pred_xy, pred_box = tracks.xy, tracks.box
+        if dt > 0:
+            pred_xy = pred_xy + tracks.vel[:, None, :] * dt
+            pred_box = pred_box + tracks.vel[:, [0, 1, 0, 1]] * dt
         rows, cols = self._associate(pred_xy, pred_box, xy, valid, box, usable)
         self._correct(rows, cols, pred_xy, pred_box, xy, valid, box, dt)
-        new = np.setdiff1d(np.flatnonzero(usable), cols)
+        unmatched = usable.copy()
+        unmatched[cols] = False
+        new = np.flatnonzero(unmatched)
         self._start_tracks(new, xy, valid, box)
         det_of_row = np.full(len(self._tracks), -1, np.int64)
         det_of_row[rows] = cols
@@ -244,18 +248,19 @@ class PoseTracker:
         tracks.misses += 1
         if len(rows) == 0:
             return
-        det_valid = valid[cols]
-        residual = np.where(det_valid[..., None], xy[cols] - pred_xy[rows], 0.0)
+        det_valid, det_xy, old_xy = valid[cols], xy[cols], pred_xy[rows]
         seen = det_valid & (tracks.joint_age[rows] <= cfg.joint_memory)
         count = seen.sum(axis=1)
-        mean_res = (np.where(seen[..., None], residual, 0.0).sum(axis=1)
+        mean_res = (np.where(seen[..., None], det_xy - old_xy, 0.0).sum(axis=1)
                     / np.maximum(count, 1)[:, None])
-        box_res = _centre(box[cols]) - _centre(pred_box[rows])
-        mean_res = np.where((count > 0)[:, None], mean_res, np.nan_to_num(box_res))
+        blind = count == 0  # no joint seen in both: use the box centres
+        if blind.any():
+            box_res = _centre(box[cols[blind]]) - _centre(pred_box[rows[blind]])
+            mean_res[blind] = np.where(np.isfinite(box_res), box_res, 0.0)
         if dt > 0:
             gain = np.where(tracks.hits[rows] <= 1, 1.0, cfg.velocity_gain)
             tracks.vel[rows] += gain[:, None] * mean_res / dt
-        tracks.xy[rows] = np.where(det_valid[..., None], xy[cols], pred_xy[rows])
+        tracks.xy[rows] = np.where(det_valid[..., None], det_xy, old_xy)
         tracks.joint_age[rows] = np.where(det_valid, 0, tracks.joint_age[rows] + 1)
         tracks.box[rows] = box[cols]
         tracks.hits[rows] += 1
@@ -264,6 +269,8 @@ class PoseTracker:
     def _start_tracks(self, new: np.ndarray, xy, valid, box) -> None:
         """Append one tentative track per detection index in ``new``."""
         n = len(new)
+        if n == 0:
+            return
         never = self.config.joint_memory + 1
         self._tracks.append(
             xy=np.where(valid[new][..., None], xy[new], 0.0),
@@ -287,7 +294,8 @@ class PoseTracker:
         has_det = det_of_row >= 0
         out[det_of_row[has_det]] = tracks.ids[has_det]
         alive = np.where(tracks.ids >= 0, tracks.misses <= cfg.max_age, tracks.misses == 0)
-        tracks.keep(alive)
+        if not alive.all():
+            tracks.keep(alive)
         return out
 
 
@@ -321,7 +329,7 @@ def _extent(xy: np.ndarray, valid: np.ndarray) -> np.ndarray:
 
 
 def _box_area(box: np.ndarray) -> np.ndarray:
-    return np.clip(box[:, 2] - box[:, 0], 0, None) * np.clip(box[:, 3] - box[:, 1], 0, None)
+    return np.maximum(box[:, 2] - box[:, 0], 0.0) * np.maximum(box[:, 3] - box[:, 1], 0.0)
 
 
 def _centre(box: np.ndarray) -> np.ndarray:

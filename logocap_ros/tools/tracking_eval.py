@@ -170,6 +170,16 @@ def make_scene(name: str, seed: int = 0, fps: float = 30.0, noise: Noise = Noise
     return Scene(name, frames, size, walkers)
 
 
+def crowd_scene(count: int, seed: int = 0, seconds: float = 4.0, fps: float = 30.0,
+                noise: Noise = Noise()) -> Scene:
+    """Build a ``crowd30``-like scene with ``count`` people for ``seconds`` (benchmarks)."""
+    rng = np.random.default_rng(seed)
+    walkers, size, _, pillars = _crowd(rng, count)
+    frames = [_detect(walkers, k / fps, size, pillars, noise, rng)
+              for k in range(int(round(seconds * fps)))]
+    return Scene(f'crowd{count}', frames, size, walkers)
+
+
 def _walker(rng, start, velocity, height, window=(-np.inf, np.inf)) -> Walker:
     return Walker(start=tuple(start), velocity=tuple(velocity), height=float(height),
                   facing=int(rng.choice([-1, 1])), style=rng.normal(0.0, 0.025, (17, 2)),
@@ -211,9 +221,9 @@ def _enter_leave(rng):
     return walkers, (1280, 720), 6.0, []
 
 
-def _crowd(rng):
+def _crowd(rng, count: int = 30):
     walkers = []
-    for _ in range(30):
+    for _ in range(count):
         angle = rng.uniform(0, 2 * np.pi)
         speed = rng.uniform(40, 120)
         walkers.append(_walker(rng, (rng.uniform(150, 1770), rng.uniform(150, 930)),
