@@ -112,7 +112,8 @@ class PeopleFilter:
     @property
     def live_ids(self) -> FrozenSet[int]:
         """Confirmed track ids not yet removed (empty when tracking is off)."""
-        return self._tracker.live_ids if self._cfg.tracking else frozenset()
+        with self._lock:
+            return self._tracker.live_ids if self._cfg.tracking else frozenset()
 
     def update(self, result: PoseResult, stamp_s: float) -> PeopleFrame:
         """Track (and smooth) the people of one image taken at ``stamp_s`` [s]."""
