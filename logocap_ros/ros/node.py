@@ -37,6 +37,7 @@ from logocap_ros.ros.estimator_loader import (load_estimator, LoadedEstimator, r
 from logocap_ros.ros.image_conversion import bgr_to_image_msg, compressed_to_bgr, image_to_bgr
 from logocap_ros.ros.latest_frame import FrameWorker
 from logocap_ros.ros.parameters import declare_parameters, DYNAMIC, NodeConfig, read_config
+from logocap_ros.ros.people import PeopleFilter, stamp_seconds
 from logocap_ros.ros.stats import NodeStats, RateLimitedLog
 from logocap_ros.tools.draw import draw_poses
 from rcl_interfaces.msg import SetParametersResult
@@ -65,6 +66,7 @@ class LogocapNode(LifecycleNode):
         self._pubs: dict = {}
         self._timers: List[Any] = []
         self._warned_qos: set = set()
+        self._people = PeopleFilter(self.cfg)  # tracking + smoothing (ros/people.py)
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
     # ----------------------------------------------------------------- lifecycle callbacks
@@ -77,6 +79,7 @@ class LogocapNode(LifecycleNode):
             self.startup_error = str(exc)
             self.get_logger().error(f'cannot configure: {exc}')
             return TransitionCallbackReturn.FAILURE
+        self._people.configure(self.cfg)
         if self._loaded.untrained:
             self.get_logger().warning('weights:=random - UNTRAINED demo weights, the poses are '
                                       'meaningless; pass weights:=<checkpoint> for real use')
@@ -109,6 +112,7 @@ class LogocapNode(LifecycleNode):
         """Unsubscribe, stop the worker, release the model and the CUDA cache."""
         self._stop_processing()
         self._release_model()
+        self._people.reset()
         return TransitionCallbackReturn.SUCCESS
 
     def on_cleanup(self, state: State) -> TransitionCallbackReturn:
@@ -117,6 +121,7 @@ class LogocapNode(LifecycleNode):
             self.destroy_publisher(pub)
         self._pubs = {}
         self._release_model()
+        self._people.reset()
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state: State) -> TransitionCallbackReturn:
@@ -137,6 +142,7 @@ class LogocapNode(LifecycleNode):
         out = qos.output_qos()
         self._pubs = {
             'poses': self.create_publisher(PersonPoseArray, 'poses', out),
+            'poses_raw': self.create_publisher(PersonPoseArray, 'poses_raw', out),
             'markers': self.create_publisher(MarkerArray, 'markers', out),
             'annotated': self.create_publisher(Image, 'image_annotated', out),
             'info': self.create_publisher(SkeletonInfo, 'skeleton_info', qos.latched_qos()),
@@ -169,6 +175,7 @@ class LogocapNode(LifecycleNode):
         except (ValueError, TypeError) as exc:
             return SetParametersResult(successful=False, reason=str(exc))
         self.cfg = new_cfg
+        self._people.configure(new_cfg)
         self.get_logger().info(f'parameters changed: {changes}')
         if {'pose_threshold', 'keypoint_threshold'} & changes.keys():
             self._publish_skeleton_info()
@@ -200,16 +207,23 @@ class LogocapNode(LifecycleNode):
         self.stats.on_processed(self._age(msg.header.stamp), time.perf_counter() - started)
 
     def _publish_outputs(self, header: Any, image: Any, result: Any, cfg: NodeConfig) -> None:
-        self._pubs['poses'].publish(conversions.result_to_pose_array(result, header))
+        people = self._people.update(result, stamp_seconds(
+            header.stamp, self.get_clock().now().nanoseconds * 1e-9))
+        result, ids = people.result, people.track_ids
+        self._pubs['poses'].publish(conversions.result_to_pose_array(result, header, ids))
+        if people.smoothed and self._pubs['poses_raw'].get_subscription_count() > 0:
+            self._pubs['poses_raw'].publish(
+                conversions.result_to_pose_array(people.raw, header, ids))
         markers = self._pubs['markers']
         if cfg.publish_markers and markers.get_subscription_count() > 0:
             style = conversions.MarkerStyle(metres_per_pixel=cfg.marker_scale,
                                             plane_z=cfg.marker_z,
                                             keypoint_threshold=cfg.keypoint_threshold)
-            markers.publish(conversions.result_to_markers(result, header, style))
+            markers.publish(conversions.result_to_markers(result, header, style, ids))
         annotated = self._pubs['annotated']
         if cfg.publish_annotated_image and annotated.get_subscription_count() > 0:
-            colors = [conversions.person_color_bgr(i) for i in range(len(result))]
+            colors = [conversions.person_color_bgr(i if ids is None or ids[i] < 0 else ids[i])
+                      for i in range(len(result))]
             drawn = draw_poses(image, result, keypoint_threshold=cfg.keypoint_threshold,
                                colors=colors)
             annotated.publish(bgr_to_image_msg(drawn, header, Image))

@@ -76,6 +76,25 @@ PARAMETERS: Dict[str, ParamSpec] = {
                                   False, (1, 1 << 30, 1)),
     'no_image_warn_s': ParamSpec(5.0, 'warn when no image arrived for this long [s]; 0 = off',
                                  False, (0.0, 3600.0, 0.0)),
+    # -- tracking and smoothing (logocap_ros/ros/people.py) --
+    'tracking': ParamSpec(True, 'give people stable ids across frames (PersonPose.track_id; -1 '
+                          'while a track is tentative or when off)', False),
+    'track_min_hits': ParamSpec(3, 'frames in a row a person must be matched before the track '
+                                'gets an id', False, (1, 100, 1)),
+    'track_max_age': ParamSpec(30, 'frames a person may go unseen (hidden) and keep the id',
+                               False, (0, 1000, 1)),
+    'track_match_threshold': ParamSpec(0.3, 'smallest similarity (0.6 OKS + 0.4 box IoU, '
+                                       'motion-predicted) to continue a track', False,
+                                       (0.01, 1.0, 0.0)),
+    'smoothing': ParamSpec(False, 'One-Euro smoothing of joint positions per track: poses, '
+                           'markers and image_annotated carry smoothed keypoints, poses_raw '
+                           'the model output', False),
+    'smoothing_min_cutoff': ParamSpec(1.0, 'One-Euro cutoff [Hz] of a still joint (lower = '
+                                      'smoother, more lag)', False, (0.001, 100.0, 0.0)),
+    'smoothing_beta': ParamSpec(0.02, 'One-Euro speed coefficient [1/px] (higher = less lag '
+                                'on fast motion)', False, (0.0, 10.0, 0.0)),
+    'smoothing_d_cutoff': ParamSpec(1.0, 'One-Euro cutoff [Hz] of the joint speed estimate',
+                                    False, (0.001, 100.0, 0.0)),
 }
 
 #: Parameters that may change while the node runs.
@@ -105,6 +124,15 @@ class NodeConfig:
     marker_z: float = 0.0
     max_image_pixels: int = 7680 * 4320
     no_image_warn_s: float = 5.0
+    # -- tracking and smoothing --
+    tracking: bool = True
+    track_min_hits: int = 3
+    track_max_age: int = 30
+    track_match_threshold: float = 0.3
+    smoothing: bool = False
+    smoothing_min_cutoff: float = 1.0
+    smoothing_beta: float = 0.02
+    smoothing_d_cutoff: float = 1.0
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> 'NodeConfig':

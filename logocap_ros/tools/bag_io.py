@@ -80,20 +80,22 @@ def logocap_typestore(msg_dir: Optional[Path] = None):
     return typestore
 
 
-def poses_message(typestore, result, header) -> Any:
+def poses_message(typestore, result, header, track_ids=None) -> Any:
     """Build a ``logocap_ros/msg/PersonPoseArray`` (rosbags object) from a ``PoseResult``.
 
     :param typestore: from :func:`logocap_typestore`.
     :param result: ``PoseResult`` in original-image pixels.
     :param header: the source image's ``std_msgs/msg/Header`` (copied as is).
+    :param track_ids: ``(N,)`` track ids, or None for ``NO_TRACK``.
     """
     types = typestore.types
     kp_t, box_t = types['logocap_ros/msg/Keypoint2D'], types['logocap_ros/msg/BoundingBox2D']
     person_t = types['logocap_ros/msg/PersonPose']
     people = []
-    for kps, score, box in zip(result.keypoints, result.scores, result.boxes):
+    for i, (kps, score, box) in enumerate(zip(result.keypoints, result.scores, result.boxes)):
         people.append(person_t(
-            track_id=person_t.NO_TRACK, score=float(score),
+            track_id=person_t.NO_TRACK if track_ids is None else int(track_ids[i]),
+            score=float(score),
             bbox=box_t(x_min=float(box[0]), y_min=float(box[1]), x_max=float(box[2]),
                        y_max=float(box[3])),
             keypoints=[kp_t(x=float(x), y=float(y), score=float(s)) for x, y, s in kps],
@@ -245,9 +247,9 @@ class BagCopyWriter:
         """Copy one original message unchanged."""
         self.writer.write(self._map[conn.id], timestamp, raw)
 
-    def write_poses(self, timestamp: int, result, header) -> None:
+    def write_poses(self, timestamp: int, result, header, track_ids=None) -> None:
         """Write the ``PersonPoseArray`` of one image at the image's bag timestamp."""
-        msg = poses_message(self.source.typestore, result, header)
+        msg = poses_message(self.source.typestore, result, header, track_ids)
         self.writer.write(self._poses, timestamp,
                           self.source.typestore.serialize_cdr(msg, POSES_TYPE))
 
