@@ -31,7 +31,7 @@ from typing import Any, List, Optional
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from logocap_ros.msg import PersonPoseArray, SkeletonInfo
-from logocap_ros.ros import conversions, qos
+from logocap_ros.ros import conversions, interop, qos
 from logocap_ros.ros.estimator_loader import (load_estimator, LoadedEstimator, release,
                                               StartupError)
 from logocap_ros.ros.image_conversion import bgr_to_image_msg, compressed_to_bgr, image_to_bgr
@@ -65,6 +65,7 @@ class LogocapNode(LifecycleNode):
         self._pubs: dict = {}
         self._timers: List[Any] = []
         self._warned_qos: set = set()
+        self._interop: Optional[interop.InteropOutputs] = None  # vision_msgs / REP-155
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
     # ----------------------------------------------------------------- lifecycle callbacks
@@ -72,6 +73,7 @@ class LogocapNode(LifecycleNode):
         """Read and validate parameters, load the model, create the publishers."""
         try:
             self.cfg = read_config(self._param).validate()
+            interop.require_packages(self.cfg)
             self._loaded = load_estimator(self.cfg)
         except (ValueError, StartupError) as exc:
             self.startup_error = str(exc)
@@ -109,6 +111,8 @@ class LogocapNode(LifecycleNode):
         """Unsubscribe, stop the worker, release the model and the CUDA cache."""
         self._stop_processing()
         self._release_model()
+        if self._interop is not None:
+            self._interop.reset()
         return TransitionCallbackReturn.SUCCESS
 
     def on_cleanup(self, state: State) -> TransitionCallbackReturn:
@@ -116,6 +120,9 @@ class LogocapNode(LifecycleNode):
         for pub in self._pubs.values():
             self.destroy_publisher(pub)
         self._pubs = {}
+        if self._interop is not None:
+            self._interop.destroy()
+            self._interop = None
         self._release_model()
         return TransitionCallbackReturn.SUCCESS
 
@@ -143,6 +150,9 @@ class LogocapNode(LifecycleNode):
             'diag': self.create_publisher(DiagnosticArray, '/diagnostics', 10),
         }
         self._publish_skeleton_info()
+        self._interop = interop.InteropOutputs(self, self.cfg, out)
+        for line in self._interop.describe():
+            self.get_logger().info(f'publishing {line}')
 
     def _publish_skeleton_info(self) -> None:
         if 'info' in self._pubs and self._loaded is not None:
@@ -200,7 +210,10 @@ class LogocapNode(LifecycleNode):
         self.stats.on_processed(self._age(msg.header.stamp), time.perf_counter() - started)
 
     def _publish_outputs(self, header: Any, image: Any, result: Any, cfg: NodeConfig) -> None:
-        self._pubs['poses'].publish(conversions.result_to_pose_array(result, header))
+        poses = conversions.result_to_pose_array(result, header)
+        self._pubs['poses'].publish(poses)
+        if self._interop is not None:  # live ids: the tracker's (empty without tracking)
+            self._interop.update(poses, frozenset())
         markers = self._pubs['markers']
         if cfg.publish_markers and markers.get_subscription_count() > 0:
             style = conversions.MarkerStyle(metres_per_pixel=cfg.marker_scale,
