@@ -24,7 +24,8 @@ k    people (track ids; -1 = tentative) live ids
 1    0, 1, -1                           {0, 1}
 2    1, -1   (track 0 lost, still kept) {0, 1}
 3    1, 2    (track 0 removed)          {1, 2}
-4    none                               {}
+4    2       (track 1 removed)          {2}
+5    none                               {}
 ==== ================================== ==========
 
 Every tracked person has 3D keypoints: joints 0..9 VALID, 10..16 NO_DEPTH (NaN); the tentative
@@ -47,6 +48,7 @@ FRAMES: List[Tuple[List[Tuple[int, float, float, float]], FrozenSet[int]]] = [
     ([(0, 25.0, 32.0, 0.8), (1, 305.0, 61.0, 0.7), (-1, 500.0, 300.0, 0.3)], frozenset({0, 1})),
     ([(1, 310.0, 62.0, 0.75), (-1, 501.0, 301.0, 0.3)], frozenset({0, 1})),
     ([(1, 315.0, 63.0, 0.75), (2, 100.0, 200.0, 0.6)], frozenset({1, 2})),
+    ([(2, 104.0, 201.0, 0.65)], frozenset({2})),
     ([], frozenset()),
 ]
 

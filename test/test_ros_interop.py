@@ -267,7 +267,7 @@ def test_bridge_creates_and_destroys_body_publishers_with_live_ids(ros_node):
     def bodies():
         return own_topics(ros_node) & body_topics
 
-    expected = {0: {0, 1}, 1: {0, 1}, 2: {0, 1}, 3: {1, 2}, 4: set()}
+    expected = {0: {0, 1}, 1: {0, 1}, 2: {0, 1}, 3: {1, 2}, 4: {2}, 5: set()}
     for k, live in expected.items():
         bridge.update(*frame(k))
         assert bridge.live_track_ids == sorted(live)
