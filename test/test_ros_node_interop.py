@@ -1,0 +1,174 @@
+# Copyright 2026 The logocap_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The real node with ``publish_detections`` and ``hri_enable`` over real DDS; optional packages.
+
+One node process (CPU, deterministic random weights, input 64) in a private domain. Without a
+tracker every person is tentative (track id -1), so ``detections`` ids are ``''`` and
+``tracked`` is empty; the REP-155 bodies of confirmed tracks are tested through the same
+:class:`~logocap_ros.ros.interop.InteropOutputs` in ``test_ros_interop_dds.py``.
+"""
+
+import subprocess
+import sys
+import time
+
+from builtin_interfaces.msg import Time
+from hri_msgs.msg import IdsList
+from lifecycle_msgs.msg import Transition
+from lifecycle_msgs.srv import ChangeState
+from logocap_ros.msg import PersonPoseArray
+import numpy as np
+import pytest
+from ros_helpers import child_env, node_command, private_domain, Proc, TestGraph, wait_until
+from sensor_msgs.msg import Image
+from std_msgs.msg import Header
+from vision_msgs.msg import Detection2DArray, Detection3DArray
+
+pytestmark = [pytest.mark.ros, pytest.mark.slow]
+
+FRAME_TIMEOUT = 60.0  # s; one CPU inference takes about 1 s, much more on a loaded machine
+PREFIX = '/humans_node'
+STAMPS = (11, 12, 13)
+
+
+def image_msg(sec: int) -> Image:
+    """A 160x120 bgr8 image stamped ``sec``."""
+    pixels = np.random.default_rng(sec).integers(0, 256, (120, 160, 3), np.uint8)
+    return Image(header=Header(stamp=Time(sec=sec, nanosec=5), frame_id='interop_cam'),
+                 height=120, width=160, encoding='bgr8', step=480, data=pixels.tobytes())
+
+
+def at(items, sec: int) -> list:
+    return [m for _, m in items if m.header.stamp.sec == sec]
+
+
+@pytest.fixture(scope='module')
+def graph():
+    """Start the node with both interop outputs on, send three frames, collect everything."""
+    with private_domain() as domain_id:
+        node = Proc(node_command(weights='random', input_size=64, flip_test=False,
+                                 max_people=5, pose_threshold=0.0, publish_detections=True,
+                                 hri_enable=True, hri_prefix=PREFIX,
+                                 hri_body_id_prefix='node_'), child_env(domain_id))
+        g = TestGraph(domain_id)
+        try:
+            assert node.wait_for('active: listening on /image', 120), node.output()
+            g.proc = node
+            g.poses = g.collect(PersonPoseArray, 'poses')
+            g.detections = g.collect(Detection2DArray, 'detections')
+            g.detections_3d = g.collect(Detection3DArray, 'detections_3d')
+            g.tracked = g.collect(IdsList, f'{PREFIX}/bodies/tracked')
+            image_pub = g.node.create_publisher(Image, 'image', 10)
+            assert wait_until(lambda: image_pub.get_subscription_count() > 0
+                              and g.node.count_publishers('detections') == 1
+                              and g.node.count_publishers(f'{PREFIX}/bodies/tracked') == 1, 20)
+            time.sleep(1.0)  # let the node's publishers match our subscriptions
+            for sec in STAMPS:
+                image_pub.publish(image_msg(sec))
+                assert wait_until(lambda: at(g.poses, sec) and at(g.detections, sec)
+                                  and at(g.tracked, sec), FRAME_TIMEOUT), node.output()[-2000:]
+            time.sleep(0.5)
+            yield g
+        finally:
+            g.close()
+            assert node.stop() in (0, -2), node.output()
+
+
+def test_configure_logs_the_interop_outputs(graph):
+    log = graph.proc.output()
+    assert 'publishing vision_msgs detections' in log
+    assert f'REP-155 bodies: {PREFIX}/bodies/tracked, body ids node_<track id>' in log
+
+
+def test_node_detections_match_poses_frame_by_frame(graph):
+    for sec in STAMPS:
+        (poses,), (dets,) = at(graph.poses, sec), at(graph.detections, sec)
+        assert dets.header == poses.header and dets.header.frame_id == 'interop_cam'
+        assert 0 < len(dets.detections) == len(poses.people) <= 5
+        for person, det in zip(poses.people, dets.detections):
+            box = person.bbox
+            assert det.id == '' and person.track_id == -1  # no tracker: all tentative
+            assert det.bbox.center.position.x == pytest.approx((box.x_min + box.x_max) / 2)
+            assert det.bbox.center.position.y == pytest.approx((box.y_min + box.y_max) / 2)
+            assert (det.bbox.size_x, det.bbox.size_y) == pytest.approx(
+                (box.x_max - box.x_min, box.y_max - box.y_min))
+            assert det.results[0].hypothesis.class_id == 'person'
+            assert det.results[0].hypothesis.score == pytest.approx(person.score)
+    assert graph.detections_3d == []  # no 3D keypoints: nothing on detections_3d
+
+
+def test_node_publishes_tracked_every_frame(graph):
+    for sec in STAMPS:
+        (tracked,) = at(graph.tracked, sec)
+        assert tracked.header == at(graph.poses, sec)[0].header
+        assert tracked.ids == []  # tentative people get no REP-155 body
+    bodies = [n for n, _ in graph.node.get_topic_names_and_types()
+              if n.startswith(f'{PREFIX}/bodies/') and n != f'{PREFIX}/bodies/tracked']
+    assert bodies == []
+
+
+def test_deactivate_empties_tracked_and_cleanup_removes_the_topics(graph):
+    change = graph.node.create_client(ChangeState, '/logocap_node/change_state')
+    before = len(graph.tracked)
+    for tid in (Transition.TRANSITION_DEACTIVATE, Transition.TRANSITION_CLEANUP):
+        request = ChangeState.Request(transition=Transition(id=tid))
+        assert graph.call(change, request, 60).success, graph.proc.output()[-1500:]
+    assert wait_until(lambda: len(graph.tracked) > before, 10)
+    assert [m.ids for _, m in graph.tracked[before:]] == [[]] * (len(graph.tracked) - before)
+    assert wait_until(lambda: graph.node.count_publishers('detections') == 0
+                      and graph.node.count_publishers(f'{PREFIX}/bodies/tracked') == 0, 10)
+
+
+def hidden_package_command(package: str, **params: object) -> list:
+    """The node command with ``package`` made unimportable, as if it were not installed."""
+    hide = (f"import runpy, sys; sys.modules['{package}'] = sys.modules['{package}.msg'] = None; "
+            "runpy.run_module('logocap_ros.ros.node', run_name='__main__')")
+    return [sys.executable, '-c', hide] + node_command(**params)[3:]
+
+
+@pytest.mark.parametrize('parameter, package', [('publish_detections', 'vision_msgs'),
+                                                ('hri_enable', 'hri_msgs')])
+def test_feature_without_its_package_fails_configure_with_one_line(parameter, package):
+    command = hidden_package_command(package, weights='random', **{parameter: True})
+    with private_domain() as domain_id:
+        done = subprocess.run(command, env=child_env(domain_id), capture_output=True,
+                              text=True, timeout=120)
+    lines = [t for t in (done.stdout + done.stderr).splitlines() if t.strip()]
+    assert done.returncode == 1, lines
+    assert len(lines) == 1 and 'cannot configure' in lines[0], lines
+    assert f'{parameter}:=true needs the ROS 2 message package {package}' in lines[0]
+    assert 'ros-$ROS_DISTRO-' + package.replace('_', '-') in lines[0]
+
+
+def test_hidden_package_is_not_needed_while_its_feature_is_off():
+    command = hidden_package_command('vision_msgs', weights='random', input_size=64,
+                                     hri_enable=True)
+    with private_domain() as domain_id:
+        node = Proc(command, child_env(domain_id))
+        try:
+            assert node.wait_for('active: listening on /image', 120), node.output()
+        finally:
+            assert node.stop() in (0, -2), node.output()
+
+
+def test_invalid_hri_prefix_fails_with_one_line():
+    with private_domain() as domain_id:
+        done = subprocess.run(node_command(weights='random', hri_enable=True,
+                                           hri_prefix='/2humans'),
+                              env=child_env(domain_id), capture_output=True, text=True,
+                              timeout=120)
+    lines = [t for t in (done.stdout + done.stderr).splitlines() if t.strip()]
+    assert done.returncode == 1 and len(lines) == 1, lines
+    assert "hri_prefix:='/2humans' is invalid" in lines[0]
