@@ -192,7 +192,7 @@ def test_tracked_lists_exactly_the_live_ids_every_frame(cams):
 
 
 def expected_skeleton(person, width: int, height: int) -> np.ndarray:
-    """The documented rule, written out again: OpenPose slots by joint name, NECK, normalised."""
+    """Return the documented rule, written out again: slots by joint name, NECK, normalised."""
     kps = {name: (k.x, k.y, k.score) for name, k in zip(KEYPOINT_NAMES, person.keypoints)}
     left, right = kps['left_shoulder'], kps['right_shoulder']
     kps['neck'] = ((left[0] + right[0]) / 2, (left[1] + right[1]) / 2, min(left[2], right[2]))

@@ -44,7 +44,7 @@ STAMPS = (11, 12, 13)
 
 
 def image_msg(sec: int) -> Image:
-    """A 160x120 bgr8 image stamped ``sec``."""
+    """Return a 160x120 bgr8 image stamped ``sec``."""
     pixels = np.random.default_rng(sec).integers(0, 256, (120, 160, 3), np.uint8)
     return Image(header=Header(stamp=Time(sec=sec, nanosec=5), frame_id='interop_cam'),
                  height=120, width=160, encoding='bgr8', step=480, data=pixels.tobytes())
@@ -132,7 +132,7 @@ def test_deactivate_empties_tracked_and_cleanup_removes_the_topics(graph):
 
 
 def hidden_package_command(package: str, **params: object) -> list:
-    """The node command with ``package`` made unimportable, as if it were not installed."""
+    """Return the node command with ``package`` unimportable, as if it were not installed."""
     hide = (f"import runpy, sys; sys.modules['{package}'] = sys.modules['{package}.msg'] = None; "
             "runpy.run_module('logocap_ros.ros.node', run_name='__main__')")
     return [sys.executable, '-c', hide] + node_command(**params)[3:]
