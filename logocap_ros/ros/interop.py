@@ -29,7 +29,7 @@ from logocap_ros.ros.estimator_loader import StartupError
 
 #: Feature parameter -> the ROS message package it needs.
 OPTIONAL_PACKAGES = {'publish_detections': 'vision_msgs', 'hri_enable': 'hri_msgs'}
-_INSTALL_NOTES = {'hri_msgs': ' (released for Humble and Jazzy; on Kilted build '
+_INSTALL_NOTES = {'hri_msgs': ' (released for Humble, Jazzy, Rolling; on Kilted build '
                               'https://github.com/ros4hri/hri_msgs from source)'}
 
 
