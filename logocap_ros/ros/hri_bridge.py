@@ -33,6 +33,7 @@ QoS: reliable, volatile (what ``libhri`` subscribes with); per-body messages are
 someone subscribes to them.
 """
 
+import math
 import random
 import string
 from typing import Any, Dict, Iterable, List, Optional
@@ -73,7 +74,7 @@ def body_roi(person: PersonPose, width: int, height: int,
     box = person.bbox
     xmin, ymin, xmax, ymax = normalised_box((box.x_min, box.y_min, box.x_max, box.y_max),
                                             width, height)
-    score = float(np.clip(np.nan_to_num(person.score), 0.0, 1.0))
+    score = min(max(float(person.score), 0.0), 1.0) if math.isfinite(person.score) else 0.0
     return NormalizedRegionOfInterest2D(header=header, xmin=xmin, ymin=ymin, xmax=xmax,
                                         ymax=ymax, c=score)
 
