@@ -29,7 +29,8 @@ k    people (track ids; -1 = tentative) live ids
 ==== ================================== ==========
 
 Every tracked person has 3D keypoints: joints 0..9 VALID, 10..16 NO_DEPTH (NaN); the tentative
-person has none VALID.
+person has none VALID. Where ``PersonPoseArray`` has ``depth_header`` (the depth feature), every
+frame sets it (frame ``DEPTH_FRAME_ID``, stamp nanosec 8), as the node does with depth on.
 """
 
 from typing import FrozenSet, List, Tuple
@@ -41,7 +42,9 @@ from std_msgs.msg import Header
 
 WIDTH, HEIGHT = 640, 480
 FRAME_ID = 'cam_interop'
+DEPTH_FRAME_ID = 'depth_interop'
 FIRST_SEC = 100
+HAS_DEPTH_HEADER = hasattr(PersonPoseArray(), 'depth_header')
 #: (people as (track id, x0, y0, score), live ids) per frame
 FRAMES: List[Tuple[List[Tuple[int, float, float, float]], FrozenSet[int]]] = [
     ([(0, 20.0, 30.0, 0.8), (1, 300.0, 60.0, 0.7), (-1, 500.0, 300.0, 0.3)], frozenset({0, 1})),
@@ -75,4 +78,12 @@ def frame(k: int) -> Tuple[PersonPoseArray, FrozenSet[int]]:
     msg = PersonPoseArray(image_width=WIDTH, image_height=HEIGHT)
     msg.header = Header(stamp=Time(sec=FIRST_SEC + k, nanosec=7), frame_id=FRAME_ID)
     msg.people = [person(*p) for p in people]
+    if HAS_DEPTH_HEADER:
+        msg.depth_header = Header(stamp=Time(sec=FIRST_SEC + k, nanosec=8),
+                                  frame_id=DEPTH_FRAME_ID)
     return msg, live
+
+
+def frames_with_3d() -> List[int]:
+    """Return the frames that carry 3D data (all with a depth header, else those with people)."""
+    return [k for k, (people, _) in enumerate(FRAMES) if HAS_DEPTH_HEADER or people]

@@ -19,6 +19,7 @@ Needs the real ``vision_msgs`` and ``hri_msgs`` (the dev environment builds them
 
 import random
 import sys
+from types import SimpleNamespace
 
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Point
@@ -31,7 +32,8 @@ from logocap_ros.ros.estimator_loader import StartupError
 from logocap_ros.ros.hri_bridge import auto_body_id_prefix, body_roi, HriBridge, skeleton2d
 from logocap_ros.ros.parameters import NodeConfig
 from logocap_ros.ros.qos import output_qos
-from logocap_ros.ros.vision_bridge import (detection_id, pose_array_to_detections,
+from logocap_ros.ros.vision_bridge import (detection_id, has_3d, header_3d,
+                                           pose_array_to_detections,
                                            pose_array_to_detections_3d)
 import numpy as np
 import pytest
@@ -202,8 +204,23 @@ def test_detections_3d_use_only_valid_joints():
     hyp = det.results[0]
     assert hyp.hypothesis.class_id == 'person' and hyp.hypothesis.score == pytest.approx(0.6)
     assert hyp.pose.pose.position.z == 4.0
-    assert pose_array_to_detections_3d(msg, 'depth_optical').header.frame_id == 'depth_optical'
-    assert msg.header.frame_id == 'cam_optical'
+    depth = Header(stamp=Time(sec=41), frame_id='depth_optical')
+    assert pose_array_to_detections_3d(msg, depth).header == depth
+    assert pose_array_to_detections_3d(msg).detections[0].header == HEADER
+
+
+def test_3d_header_is_the_depth_header_when_set():
+    depth = Header(stamp=Time(sec=41), frame_id='depth_optical')
+    person = pose_msg(coco_keypoints())
+    with_depth = SimpleNamespace(header=HEADER, depth_header=depth, people=[])
+    unset = SimpleNamespace(header=HEADER, depth_header=Header(), people=[])
+    older = SimpleNamespace(header=HEADER, people=[person])  # a message without the field
+    assert header_3d(with_depth) is depth and has_3d(with_depth)
+    assert header_3d(unset) is HEADER and not has_3d(unset)
+    assert header_3d(older) is HEADER and not has_3d(older)
+    person.keypoints_3d = [keypoint_3d(1.0, 1.0, 1.0, Keypoint3D.VALID)] * 17
+    assert has_3d(older) and has_3d(SimpleNamespace(header=HEADER, depth_header=Header(),
+                                                    people=[person]))
 
 
 # ------------------------------------------------------- parameters and dependencies

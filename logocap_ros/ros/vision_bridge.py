@@ -21,10 +21,11 @@ Only imported when ``publish_detections`` is on (see :mod:`logocap_ros.ros.inter
   a string, ``''`` for a person without a confirmed track; one hypothesis ``class_id 'person'``
   whose score is the pose score; ``bbox`` = centre and size [px] of the keypoint extent
   (``PersonPose.bbox``), ``theta`` 0, in the same pixel convention as ``Keypoint2D``.
-* ``detections_3d`` (``Detection3DArray``): per person with at least one ``VALID`` 3D joint,
-  the axis-aligned box of its valid joints (centre and size [m], identity orientation) in the
-  frame of the 3D keypoints (the ``poses`` header's frame unless ``frame_id`` is given); the
-  hypothesis pose is the box centre. People without a valid joint are left out.
+* ``detections_3d`` (``Detection3DArray``), for messages with 3D: per person with at least
+  one ``VALID`` 3D joint, the axis-aligned box of its valid joints (centre and size [m],
+  identity orientation); the hypothesis pose is the box centre; people without a valid joint
+  are left out. Header: ``poses.depth_header`` (the depth image's: its frame is the frame of
+  the 3D keypoints) when set, else the image header.
 """
 
 from typing import Any, Optional
@@ -92,15 +93,26 @@ def person_detection_3d(person: PersonPose, header: Any) -> Optional[Detection3D
     return det
 
 
-def pose_array_to_detections_3d(msg: PersonPoseArray,
-                                frame_id: Optional[str] = None) -> Detection3DArray:
+def header_3d(msg: PersonPoseArray) -> Any:
+    """Return the header of the 3D data: ``msg.depth_header`` when set, else ``msg.header``."""
+    depth = getattr(msg, 'depth_header', None)  # the field comes with the depth feature
+    return depth if depth is not None and depth.frame_id else msg.header
+
+
+def has_3d(msg: PersonPoseArray) -> bool:
+    """Return whether ``msg`` carries 3D data (a depth header, or any 3D keypoints)."""
+    depth = getattr(msg, 'depth_header', None)
+    return bool(depth is not None and depth.frame_id) or \
+        any(len(p.keypoints_3d) for p in msg.people)
+
+
+def pose_array_to_detections_3d(msg: PersonPoseArray, header: Any = None) -> Detection3DArray:
     """Build ``detections_3d`` for one ``poses`` message.
 
     :param msg: ``poses`` with ``keypoints_3d`` filled (people without valid joints are skipped).
-    :param frame_id: frame of the 3D keypoints when it differs from ``msg.header.frame_id``.
+    :param header: header of the result; default :func:`header_3d`.
     """
-    header = type(msg.header)(stamp=msg.header.stamp,
-                              frame_id=msg.header.frame_id if frame_id is None else frame_id)
+    header = header_3d(msg) if header is None else header
     dets = [person_detection_3d(p, header) for p in msg.people]
     return Detection3DArray(header=header, detections=[d for d in dets if d is not None])
 
@@ -108,14 +120,11 @@ def pose_array_to_detections_3d(msg: PersonPoseArray,
 class DetectionPublisher:
     """Publishes ``detections`` and ``detections_3d``, building each only while subscribed.
 
-    ``detections_3d`` goes out for frames whose people carry 3D keypoints, and, once 3D data was
-    seen, also for frames without people (so a consumer sees every processed frame).
+    ``detections_3d`` goes out for the messages that carry 3D data (:func:`has_3d`).
     """
 
-    def __init__(self, node: Any, qos_profile: Any, frame_id_3d: Optional[str] = None) -> None:
+    def __init__(self, node: Any, qos_profile: Any) -> None:
         self._node = node
-        self._frame_id_3d = frame_id_3d
-        self._seen_3d = False
         self._pub = node.create_publisher(Detection2DArray, DETECTIONS_TOPIC, qos_profile)
         self._pub_3d = node.create_publisher(Detection3DArray, DETECTIONS_3D_TOPIC, qos_profile)
 
@@ -123,11 +132,8 @@ class DetectionPublisher:
         """Convert and publish ``msg`` on the topics that have subscribers."""
         if self._pub.get_subscription_count() > 0:
             self._pub.publish(pose_array_to_detections(msg))
-        has_3d = any(len(p.keypoints_3d) for p in msg.people)
-        self._seen_3d = self._seen_3d or has_3d
-        if (has_3d or (self._seen_3d and not msg.people)) \
-                and self._pub_3d.get_subscription_count() > 0:
-            self._pub_3d.publish(pose_array_to_detections_3d(msg, self._frame_id_3d))
+        if has_3d(msg) and self._pub_3d.get_subscription_count() > 0:
+            self._pub_3d.publish(pose_array_to_detections_3d(msg))
 
     def destroy(self) -> None:
         """Destroy both publishers."""
