@@ -37,7 +37,10 @@ from typing import FrozenSet, List, Tuple
 
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Point
+from logocap_ros.core.keypoints import KEYPOINT_NAMES
 from logocap_ros.msg import BoundingBox2D, Keypoint2D, Keypoint3D, PersonPose, PersonPoseArray
+from logocap_ros.ros.skeleton_maps import OPENPOSE18_NAMES
+import numpy as np
 from std_msgs.msg import Header
 
 WIDTH, HEIGHT = 640, 480
@@ -87,3 +90,17 @@ def frame(k: int) -> Tuple[PersonPoseArray, FrozenSet[int]]:
 def frames_with_3d() -> List[int]:
     """Return the frames that carry 3D data (all with a depth header, else those with people)."""
     return [k for k, (people, _) in enumerate(FRAMES) if HAS_DEPTH_HEADER or people]
+
+
+def expected_skeleton(person: PersonPose, width: int, height: int) -> np.ndarray:
+    """Return the documented Skeleton2D rule, written out again for the tests.
+
+    Slots by joint name, NECK = shoulders' midpoint with the smaller score, ``(x + 0.5) / width``
+    clipped to [0, 1], scores clipped to [0, 1]; ``(18, 3)``.
+    """
+    kps = {name: (k.x, k.y, k.score) for name, k in zip(KEYPOINT_NAMES, person.keypoints)}
+    left, right = kps['left_shoulder'], kps['right_shoulder']
+    kps['neck'] = ((left[0] + right[0]) / 2, (left[1] + right[1]) / 2, min(left[2], right[2]))
+    return np.array([(min(max((kps[n][0] + 0.5) / width, 0), 1),
+                      min(max((kps[n][1] + 0.5) / height, 0), 1),
+                      min(max(kps[n][2], 0), 1)) for n in OPENPOSE18_NAMES])

@@ -28,9 +28,7 @@ from typing import Dict, List
 
 from hri_msgs.msg import IdsList, NormalizedRegionOfInterest2D, Skeleton2D
 import interop_scenario as scenario
-from logocap_ros.core.keypoints import KEYPOINT_NAMES
 from logocap_ros.msg import PersonPoseArray
-from logocap_ros.ros.skeleton_maps import OPENPOSE18_NAMES
 import numpy as np
 import pytest
 from ros_helpers import child_env, private_domain, Proc, TestGraph, wait_until
@@ -192,16 +190,6 @@ def test_tracked_lists_exactly_the_live_ids_every_frame(cams):
             assert all(m.header.frame_id == scenario.FRAME_ID for m in msgs)
 
 
-def expected_skeleton(person, width: int, height: int) -> np.ndarray:
-    """Return the documented rule, written out again: slots by joint name, NECK, normalised."""
-    kps = {name: (k.x, k.y, k.score) for name, k in zip(KEYPOINT_NAMES, person.keypoints)}
-    left, right = kps['left_shoulder'], kps['right_shoulder']
-    kps['neck'] = ((left[0] + right[0]) / 2, (left[1] + right[1]) / 2, min(left[2], right[2]))
-    return np.array([(min(max((kps[n][0] + 0.5) / width, 0), 1),
-                      min(max((kps[n][1] + 0.5) / height, 0), 1),
-                      min(max(kps[n][2], 0), 1)) for n in OPENPOSE18_NAMES])
-
-
 def test_body_topics_carry_normalised_skeletons_and_rois(cams):
     cam = cams[0]
     poses = by_frame(cam.poses)
@@ -219,9 +207,8 @@ def test_body_topics_carry_normalised_skeletons_and_rois(cams):
                     assert msg.header == poses[k][0].header
                     if isinstance(msg, Skeleton2D):
                         got = np.array([(q.x, q.y, q.c) for q in msg.skeleton])
-                        np.testing.assert_allclose(
-                            got, expected_skeleton(person, scenario.WIDTH, scenario.HEIGHT),
-                            atol=1e-6)
+                        want = scenario.expected_skeleton(person, scenario.WIDTH, scenario.HEIGHT)
+                        np.testing.assert_allclose(got, want, atol=1e-6)
                     else:
                         box = person.bbox
                         np.testing.assert_allclose(

@@ -25,7 +25,8 @@ import sys
 import time
 
 from builtin_interfaces.msg import Time
-from hri_msgs.msg import IdsList
+from hri_msgs.msg import IdsList, Skeleton2D
+from interop_scenario import expected_skeleton
 from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState
 from logocap_ros.msg import PersonPoseArray
@@ -43,9 +44,10 @@ PREFIX = '/humans_node'
 STAMPS = (11, 12, 13)
 
 
-def image_msg(sec: int) -> Image:
-    """Return a 160x120 bgr8 image stamped ``sec``."""
-    pixels = np.random.default_rng(sec).integers(0, 256, (120, 160, 3), np.uint8)
+def image_msg(sec: int, seed: int = -1) -> Image:
+    """Return a 160x120 bgr8 image stamped ``sec`` (pixels from ``seed``, default ``sec``)."""
+    pixels = np.random.default_rng(sec if seed < 0 else seed).integers(
+        0, 256, (120, 160, 3), np.uint8)
     return Image(header=Header(stamp=Time(sec=sec, nanosec=5), frame_id='interop_cam'),
                  height=120, width=160, encoding='bgr8', step=480, data=pixels.tobytes())
 
@@ -65,7 +67,7 @@ def graph():
         g = TestGraph(domain_id)
         try:
             assert node.wait_for('active: listening on /image', 120), node.output()
-            g.proc = node
+            g.proc, g.domain_id = node, domain_id
             g.poses = g.collect(PersonPoseArray, 'poses')
             g.detections = g.collect(Detection2DArray, 'detections')
             g.detections_3d = g.collect(Detection3DArray, 'detections_3d')
@@ -80,6 +82,7 @@ def graph():
                 assert wait_until(lambda: at(g.poses, sec) and at(g.detections, sec)
                                   and at(g.tracked, sec), FRAME_TIMEOUT), node.output()[-2000:]
             time.sleep(0.5)
+            g.image_pub = image_pub
             yield g
         finally:
             g.close()
@@ -117,6 +120,34 @@ def test_node_publishes_tracked_every_frame(graph):
     bodies = [n for n, _ in graph.node.get_topic_names_and_types()
               if n.startswith(f'{PREFIX}/bodies/') and n != f'{PREFIX}/bodies/tracked']
     assert bodies == []
+
+
+def test_tracked_and_bodies_follow_the_confirmed_people_of_poses(graph):
+    """``tracked`` = body ids of the confirmed people in ``poses``; each body gets skeletons.
+
+    The same pixels every frame let a tracker confirm the people (after ``track_min_hits``
+    frames); without tracking nobody is confirmed and ``tracked`` stays empty.
+    """
+    skeletons = {}
+    for sec in range(21, 29):
+        graph.image_pub.publish(image_msg(sec, seed=20))
+        assert wait_until(lambda: at(graph.poses, sec) and at(graph.tracked, sec),
+                          FRAME_TIMEOUT), graph.proc.output()[-2000:]
+        (poses,), (tracked,) = at(graph.poses, sec), at(graph.tracked, sec)
+        confirmed = sorted(p.track_id for p in poses.people if p.track_id >= 0)
+        assert tracked.ids == [f'node_{i}' for i in confirmed], (sec, tracked.ids, confirmed)
+        for body in tracked.ids:
+            if body not in skeletons:
+                skeletons[body] = graph.collect(Skeleton2D, f'{PREFIX}/bodies/{body}/skeleton2d')
+        time.sleep(0.3)  # new body topics: let them match before the next frame
+    for body, received in skeletons.items():
+        assert received, f'no skeleton2d for {body}'
+        for _, skeleton in received:
+            (poses,) = at(graph.poses, skeleton.header.stamp.sec)
+            (person,) = [p for p in poses.people if f'node_{p.track_id}' == body]
+            np.testing.assert_allclose(
+                [(q.x, q.y, q.c) for q in skeleton.skeleton],
+                expected_skeleton(person, poses.image_width, poses.image_height), atol=1e-6)
 
 
 def test_deactivate_empties_tracked_and_cleanup_removes_the_topics(graph):
