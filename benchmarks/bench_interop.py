@@ -74,7 +74,7 @@ def _measure(node, repeats: int) -> Dict[str, Dict[int, List[float]]]:
     import rclpy
     from hri_msgs.msg import IdsList, NormalizedRegionOfInterest2D, Skeleton2D
     from logocap_ros.ros import interop, qos
-    from logocap_ros.ros.hri_bridge import body_roi, skeleton2d
+    from logocap_ros.ros.hri_bridge import body_roi, skeleton2d_messages
     from logocap_ros.ros.parameters import NodeConfig
     from logocap_ros.ros.vision_bridge import (pose_array_to_detections,
                                                pose_array_to_detections_3d)
@@ -88,9 +88,9 @@ def _measure(node, repeats: int) -> Dict[str, Dict[int, List[float]]]:
             steps = {
                 'build detections': lambda: pose_array_to_detections(msg),
                 'build detections_3d': lambda: pose_array_to_detections_3d(msg),
-                'build skeleton2d + roi (all people)': lambda: [
-                    (skeleton2d(p, w, h, msg.header), body_roi(p, w, h, msg.header))
-                    for p in msg.people],
+                'build skeleton2d + roi (all people)': lambda: (
+                    skeleton2d_messages(msg.people, w, h, msg.header),
+                    [body_roi(p, w, h, msg.header) for p in msg.people]),
             }
             quiet = interop.InteropOutputs(node, cfg, qos.output_qos())
             quiet.update(msg, live)

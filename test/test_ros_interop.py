@@ -29,7 +29,8 @@ from logocap_ros.core.keypoints import KEYPOINT_NAMES
 from logocap_ros.msg import BoundingBox2D, Keypoint2D, Keypoint3D, PersonPose, PersonPoseArray
 from logocap_ros.ros import interop, skeleton_maps
 from logocap_ros.ros.estimator_loader import StartupError
-from logocap_ros.ros.hri_bridge import auto_body_id_prefix, body_roi, HriBridge, skeleton2d
+from logocap_ros.ros.hri_bridge import (auto_body_id_prefix, body_roi, HriBridge, skeleton2d,
+                                        skeleton2d_messages)
 from logocap_ros.ros.parameters import NodeConfig
 from logocap_ros.ros.qos import output_qos
 from logocap_ros.ros.vision_bridge import (detection_id, has_3d, header_3d,
@@ -86,8 +87,22 @@ def test_coco17_to_openpose18_hand_computed():
     assert out[Skeleton2D.RIGHT_SHOULDER].tolist() == pytest.approx([60.0, 112.0, 0.62])
     assert out[Skeleton2D.LEFT_EAR].tolist() == pytest.approx([30.0, 106.0, 0.56])
     assert out[Skeleton2D.RIGHT_ANKLE].tolist() == pytest.approx([160.0, 132.0, 0.82])
-    with pytest.raises(ValueError, match=r'\(17, 3\)'):
+    with pytest.raises(ValueError, match=r'17, 3\)'):
         skeleton_maps.coco17_to_openpose18(np.zeros((18, 3)))
+
+
+def test_many_people_at_once_equal_one_at_a_time():
+    first, second = coco_keypoints(), coco_keypoints()[::-1].copy()
+    second[6, 2] = np.nan
+    both = skeleton_maps.normalised_skeleton(np.stack([first, second]), 320, 240)
+    assert both.shape == (2, 18, 3)
+    np.testing.assert_array_equal(both[0], skeleton_maps.normalised_skeleton(first, 320, 240))
+    np.testing.assert_array_equal(both[1], skeleton_maps.normalised_skeleton(second, 320, 240))
+    assert both[1, Skeleton2D.NECK].tolist() == [0.0, 0.0, 0.0]
+    msgs = skeleton2d_messages([pose_msg(first), pose_msg(second)], 320, 240, HEADER)
+    for msg, want in zip(msgs, both):
+        np.testing.assert_allclose([(q.x, q.y, q.c) for q in msg.skeleton], want, rtol=1e-6)
+    assert skeleton2d_messages([], 320, 240, HEADER) == []
 
 
 def test_neck_confidence_is_the_smaller_shoulder_score():

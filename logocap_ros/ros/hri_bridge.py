@@ -58,14 +58,23 @@ def auto_body_id_prefix(rng: Optional[random.Random] = None) -> str:
     return ''.join(rng.choice(string.ascii_lowercase) for _ in range(AUTO_ID_LENGTH)) + '_'
 
 
+def skeleton2d_messages(people: List[PersonPose], width: int, height: int,
+                        header: Any) -> List[Skeleton2D]:
+    """Build the normalised 18-point ``Skeleton2D`` of each person (one numpy pass for all)."""
+    if not people:
+        return []
+    kps = np.array([[(k.x, k.y, k.score) for k in p.keypoints] for p in people], np.float64)
+    out = []
+    for points in normalised_skeleton(kps, width, height).tolist():
+        msg = Skeleton2D(header=header)
+        msg.skeleton = [NormalizedPointOfInterest2D(x=x, y=y, c=c) for x, y, c in points]
+        out.append(msg)
+    return out
+
+
 def skeleton2d(person: PersonPose, width: int, height: int, header: Any) -> Skeleton2D:
     """Build the normalised 18-point ``Skeleton2D`` of one person."""
-    kps = np.array([(k.x, k.y, k.score) for k in person.keypoints], np.float64)
-    points = normalised_skeleton(kps, width, height)
-    msg = Skeleton2D(header=header)
-    msg.skeleton = [NormalizedPointOfInterest2D(x=float(x), y=float(y), c=float(c))
-                    for x, y, c in points.tolist()]
-    return msg
+    return skeleton2d_messages([person], width, height, header)[0]
 
 
 def body_roi(person: PersonPose, width: int, height: int,
@@ -139,14 +148,15 @@ class HriBridge:
         live = sorted({int(i) for i in live_ids if int(i) >= 0})
         self._sync(live)
         width, height = int(msg.image_width), int(msg.image_height)
-        for person in msg.people:
-            body = self._bodies.get(int(person.track_id))
-            if body is None or width <= 0 or height <= 0:
-                continue
-            if body.skeleton.get_subscription_count() > 0:
-                body.skeleton.publish(skeleton2d(person, width, height, msg.header))
-            if body.roi.get_subscription_count() > 0:
-                body.roi.publish(body_roi(person, width, height, msg.header))
+        seen = [(p, self._bodies[p.track_id]) for p in msg.people if p.track_id in self._bodies]
+        if width > 0 and height > 0:
+            wanted = [(p, b) for p, b in seen if b.skeleton.get_subscription_count() > 0]
+            skeletons = skeleton2d_messages([p for p, _ in wanted], width, height, msg.header)
+            for (_, body), skeleton in zip(wanted, skeletons):
+                body.skeleton.publish(skeleton)
+            for person, body in seen:
+                if body.roi.get_subscription_count() > 0:
+                    body.roi.publish(body_roi(person, width, height, msg.header))
         self._tracked.publish(IdsList(header=msg.header, ids=[self.body_id(i) for i in live]))
 
     def reset(self, header: Any = None) -> None:

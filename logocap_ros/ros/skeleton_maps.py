@@ -47,18 +47,18 @@ _COCO_LEFT_SHOULDER, _COCO_RIGHT_SHOULDER = 5, 6
 def coco17_to_openpose18(keypoints: np.ndarray) -> np.ndarray:
     """Reorder COCO-17 keypoints into the 18 Skeleton2D slots, adding the NECK.
 
-    :param keypoints: ``(17, 3)`` x [px], y [px], score, COCO order.
-    :return: ``(18, 3)`` float64 in Skeleton2D order, still in pixels; NECK = midpoint of the
-        shoulders, score = min of the two shoulder scores (NaN if either shoulder is NaN).
+    :param keypoints: ``(..., 17, 3)`` x [px], y [px], score, COCO order (any leading shape,
+        e.g. ``(N, 17, 3)`` for N people).
+    :return: ``(..., 18, 3)`` float64 in Skeleton2D order, still in pixels; NECK = midpoint of
+        the shoulders, score = min of the two shoulder scores (NaN if either one is NaN).
     """
     kps = np.asarray(keypoints, np.float64)
-    if kps.shape != (17, 3):
-        raise ValueError(f'expected (17, 3) COCO keypoints, got shape {kps.shape}')
-    out = kps[list(COCO17_FOR_OPENPOSE18)].copy()
-    left, right = kps[_COCO_LEFT_SHOULDER], kps[_COCO_RIGHT_SHOULDER]
-    out[NECK, :2] = (left[:2] + right[:2]) / 2.0
-    out[NECK, 2] = np.fmin(left[2], right[2]) if np.isfinite([left[2], right[2]]).all() \
-        else np.nan
+    if kps.shape[-2:] != (17, 3):
+        raise ValueError(f'expected (..., 17, 3) COCO keypoints, got shape {kps.shape}')
+    out = kps[..., COCO17_FOR_OPENPOSE18, :]  # fancy indexing copies; NECK is overwritten
+    left, right = kps[..., _COCO_LEFT_SHOULDER, :], kps[..., _COCO_RIGHT_SHOULDER, :]
+    out[..., NECK, :2] = (left[..., :2] + right[..., :2]) / 2.0
+    out[..., NECK, 2] = np.minimum(left[..., 2], right[..., 2])  # NaN stays NaN
     return out
 
 
@@ -80,17 +80,17 @@ def normalise_xy(xy: np.ndarray, width: int, height: int) -> np.ndarray:
 def normalised_skeleton(keypoints: np.ndarray, width: int, height: int) -> np.ndarray:
     """COCO-17 pixel keypoints to the 18 normalised Skeleton2D points.
 
-    :param keypoints: ``(17, 3)`` x [px], y [px], score, COCO order.
+    :param keypoints: ``(..., 17, 3)`` x [px], y [px], score, COCO order.
     :param width: image width [px].
     :param height: image height [px].
-    :return: ``(18, 3)`` float64 x, y in [0, 1] (see :func:`normalise_xy`), confidence clipped to
-        [0, 1]; a joint with any non-finite value becomes (0, 0, 0).
+    :return: ``(..., 18, 3)`` float64 x, y in [0, 1] (see :func:`normalise_xy`), confidence
+        clipped to [0, 1]; a joint with any non-finite value becomes (0, 0, 0).
     """
     points = coco17_to_openpose18(keypoints)
-    out = np.zeros_like(points)
-    out[:, :2] = normalise_xy(points[:, :2], width, height)
-    out[:, 2] = np.clip(points[:, 2], 0.0, 1.0)
-    out[~np.isfinite(points).all(axis=1)] = 0.0
+    out = np.empty_like(points)
+    out[..., :2] = normalise_xy(points[..., :2], width, height)
+    out[..., 2] = np.clip(points[..., 2], 0.0, 1.0)
+    out[~np.isfinite(points).all(axis=-1)] = 0.0
     return out
 
 
