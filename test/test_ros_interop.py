@@ -321,3 +321,18 @@ def test_interop_outputs_off_creates_nothing(ros_node):
     assert outputs.describe() == [] and own_topics(ros_node) == before
     outputs.reset()
     outputs.destroy()
+
+
+def test_relative_prefix_follows_the_node_namespace():
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = rclpy.create_node('interop_ns', namespace='/front', context=context)
+    try:
+        bridge = HriBridge(node, output_qos(), 'humans', 'f_')
+        assert bridge.tracked_topic == '/front/humans/bodies/tracked'
+        bridge.update(*frame(0))
+        assert wait_until(lambda: '/front/humans/bodies/f_1/skeleton2d' in own_topics(node), 5)
+        bridge.destroy()
+    finally:
+        node.destroy_node()
+        rclpy.shutdown(context=context)
