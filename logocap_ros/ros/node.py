@@ -31,7 +31,7 @@ from typing import Any, List, Optional
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from logocap_ros.msg import PersonPoseArray, SkeletonInfo
-from logocap_ros.ros import conversions, qos
+from logocap_ros.ros import conversions, interop, qos
 from logocap_ros.ros.estimator_loader import (load_estimator, LoadedEstimator, release,
                                               StartupError)
 from logocap_ros.ros.image_conversion import bgr_to_image_msg, compressed_to_bgr, image_to_bgr
@@ -67,6 +67,7 @@ class LogocapNode(LifecycleNode):
         self._timers: List[Any] = []
         self._warned_qos: set = set()
         self._people = PeopleFilter(self.cfg)  # tracking + smoothing (ros/people.py)
+        self._interop: Optional[interop.InteropOutputs] = None  # vision_msgs / REP-155
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
     # ----------------------------------------------------------------- lifecycle callbacks
@@ -74,6 +75,7 @@ class LogocapNode(LifecycleNode):
         """Read and validate parameters, load the model, create the publishers."""
         try:
             self.cfg = read_config(self._param).validate()
+            interop.require_packages(self.cfg)
             self._loaded = load_estimator(self.cfg)
         except (ValueError, StartupError) as exc:
             self.startup_error = str(exc)
@@ -113,6 +115,8 @@ class LogocapNode(LifecycleNode):
         self._stop_processing()
         self._release_model()
         self._people.reset()
+        if self._interop is not None:
+            self._interop.reset()
         return TransitionCallbackReturn.SUCCESS
 
     def on_cleanup(self, state: State) -> TransitionCallbackReturn:
@@ -120,6 +124,9 @@ class LogocapNode(LifecycleNode):
         for pub in self._pubs.values():
             self.destroy_publisher(pub)
         self._pubs = {}
+        if self._interop is not None:
+            self._interop.destroy()
+            self._interop = None
         self._release_model()
         self._people.reset()
         return TransitionCallbackReturn.SUCCESS
@@ -149,6 +156,9 @@ class LogocapNode(LifecycleNode):
             'diag': self.create_publisher(DiagnosticArray, '/diagnostics', 10),
         }
         self._publish_skeleton_info()
+        self._interop = interop.InteropOutputs(self, self.cfg, out)
+        for line in self._interop.describe():
+            self.get_logger().info(f'publishing {line}')
 
     def _publish_skeleton_info(self) -> None:
         if 'info' in self._pubs and self._loaded is not None:
@@ -210,7 +220,10 @@ class LogocapNode(LifecycleNode):
         people = self._people.update(result, stamp_seconds(
             header.stamp, self.get_clock().now().nanoseconds * 1e-9))
         result, ids = people.result, people.track_ids
-        self._pubs['poses'].publish(conversions.result_to_pose_array(result, header, ids))
+        poses = conversions.result_to_pose_array(result, header, ids)
+        self._pubs['poses'].publish(poses)
+        if self._interop is not None:  # REP-155 bodies follow the tracker's live ids
+            self._interop.update(poses, self._people.live_ids)
         if people.smoothed and self._pubs['poses_raw'].get_subscription_count() > 0:
             self._pubs['poses_raw'].publish(
                 conversions.result_to_pose_array(people.raw, header, ids))
