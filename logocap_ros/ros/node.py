@@ -38,6 +38,7 @@ from logocap_ros.ros.image_conversion import bgr_to_image_msg, compressed_to_bgr
 from logocap_ros.ros.latest_frame import FrameWorker
 from logocap_ros.ros.parameters import declare_parameters, DYNAMIC, NodeConfig, read_config
 from logocap_ros.ros.people import PeopleFilter, stamp_seconds
+from logocap_ros.ros.shutdown import ExitRequest, init_ros, spin_until_exit
 from logocap_ros.ros.stats import NodeStats, RateLimitedLog
 from logocap_ros.tools.draw import draw_poses
 from rcl_interfaces.msg import SetParametersResult
@@ -295,9 +296,15 @@ class LogocapNode(LifecycleNode):
 
 
 def main(args: Optional[List[str]] = None) -> int:
-    """Run the node; return the process exit code (non-zero on startup errors)."""
+    """Run the node; return the process exit code (non-zero on startup errors).
+
+    SIGINT/SIGTERM end the process with code 0 after an orderly cleanup (the inference thread
+    stops before the ROS context goes away); repeated signals during the cleanup are ignored
+    (:mod:`logocap_ros.ros.shutdown`).
+    """
+    exit_request = ExitRequest().install()
     try:
-        rclpy.init(args=args)
+        init_ros(args)
     except Exception as exc:  # noqa: BLE001 - rcl reports unparsable arguments this way
         print(f'[{NODE_NAME}] invalid command line: {exc}', file=sys.stderr)
         return 2
@@ -308,13 +315,14 @@ def main(args: Optional[List[str]] = None) -> int:
             return 1
         executor = SingleThreadedExecutor()
         executor.add_node(node)
-        executor.spin()
+        spin_until_exit(executor, exit_request)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except (ValueError, rclpy.exceptions.ParameterException) as exc:
         print(f'[{NODE_NAME}] invalid parameter: {exc}', file=sys.stderr)
         return 2
     finally:
+        exit_request.stopping()
         if node is not None:
             node.on_shutdown(None)
             node.destroy_node()
