@@ -148,3 +148,20 @@ def test_launch_file_structure(monkeypatch):
     cmake = (ROOT / 'CMakeLists.txt').read_text()
     for folder in ('launch', 'config', 'rviz'):
         assert folder in cmake
+
+
+def test_max_people_has_one_range_true_to_the_model(node, repo_root):
+    from logocap_ros.core.estimator import EstimatorConfig
+    from logocap_ros.core.pipeline import TOP_K
+    from logocap_ros.core.result import MAX_PEOPLE
+    assert MAX_PEOPLE == TOP_K == 30  # the model refines its top-30 centre candidates
+    EstimatorConfig(max_people=MAX_PEOPLE).validate()
+    with pytest.raises(ValueError, match='max_people'):
+        EstimatorConfig(max_people=MAX_PEOPLE + 1).validate()
+    assert PARAMETERS['max_people'].limits[:2] == (1, MAX_PEOPLE)
+    declare_parameters(node)
+    assert node.describe_parameter('max_people').integer_range[0].to_value == MAX_PEOPLE
+    assert not node.set_parameters([Parameter('max_people', value=MAX_PEOPLE + 1)])[0].successful
+    row = next(line for line in (repo_root / 'README.md').read_text().splitlines()
+               if line.startswith('| `max_people`'))
+    assert f'| 1..{MAX_PEOPLE} |' in row, row

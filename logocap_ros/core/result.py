@@ -19,6 +19,10 @@ from typing import Dict
 
 import numpy as np
 
+#: At most this many people per image: the model refines its top-30 centre candidates
+#: (``pipeline.TOP_K``), so ``max_people`` ranges over 1..30 everywhere.
+MAX_PEOPLE = 30
+
 
 @dataclass
 class PoseResult:

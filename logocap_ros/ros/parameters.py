@@ -23,6 +23,8 @@ from dataclasses import dataclass, fields
 import re
 from typing import Any, Callable, Dict, Iterable, Mapping, NamedTuple, Optional, Tuple
 
+from logocap_ros.core.result import MAX_PEOPLE
+
 ARCHS = ('w32', 'w48')
 BACKENDS = ('auto', 'torch', 'onnxruntime', 'tensorrt')
 PRECISIONS = ('fp32', 'fp16')
@@ -52,7 +54,9 @@ PARAMETERS: Dict[str, ParamSpec] = {
                             'model default (512 for w32, 640 for w48)', True, (0, 2048, 64)),
     'flip_test': ParamSpec(True, 'average with the horizontally flipped image (slower, more '
                            'accurate)', True),
-    'max_people': ParamSpec(30, 'maximum number of people per image', True, (1, 100, 1)),
+    'max_people': ParamSpec(MAX_PEOPLE, 'maximum number of people per image (the model '
+                            f'refines its top {MAX_PEOPLE} candidates)', True,
+                            (1, MAX_PEOPLE, 1)),
     'input_transport': ParamSpec('raw', 'raw: subscribe sensor_msgs/Image on "image"; '
                                  'compressed: sensor_msgs/CompressedImage on "image/compressed"',
                                  True),
@@ -93,7 +97,7 @@ class NodeConfig:
     precision: str = 'fp32'
     input_size: int = 0
     flip_test: bool = True
-    max_people: int = 30
+    max_people: int = MAX_PEOPLE
     input_transport: str = 'raw'
     reliability: str = 'best_effort'
     autostart: bool = True
