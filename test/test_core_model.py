@@ -68,9 +68,10 @@ def test_w48_strict_load_and_forward_shapes(w48, tmp_path):
 
 
 def test_loading_the_wrong_architecture_names_the_right_one(w32, w48):
-    with pytest.raises(checkpoint.CheckpointError,
-                       match='looks like LOGO-CAP W48; use --arch w48'):
+    with pytest.raises(checkpoint.CheckpointError, match='looks like LOGO-CAP W48') as info:
         checkpoint.load_into(w32, w48.state_dict())
+    assert info.value.suggested_arch == 'w48'
+    assert '--arch' not in str(info.value)  # the caller names its own option (CLI or node)
 
 
 def test_foreign_state_dict_is_explained(w32):
@@ -94,8 +95,11 @@ def test_corrupt_and_missing_files(tmp_path):
 def test_pickled_code_is_refused(tmp_path):
     path = tmp_path / 'evil.pth'
     torch.save({'x': torch.zeros(1), 'obj': Path('/tmp')}, path)
-    with pytest.raises(checkpoint.CheckpointError):
+    with pytest.raises(checkpoint.CheckpointError) as info:
         checkpoint.load_state_dict(path)
+    # never pass on torch's advice to load with weights_only=False (runs code from the file)
+    assert 'weights_only' not in str(info.value) and 'PosixPath' in str(info.value)
+    assert '\n' not in str(info.value)
 
 
 def test_random_weights_are_deterministic(w32):

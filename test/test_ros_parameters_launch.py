@@ -165,3 +165,14 @@ def test_max_people_has_one_range_true_to_the_model(node, repo_root):
     row = next(line for line in (repo_root / 'README.md').read_text().splitlines()
                if line.startswith('| `max_people`'))
     assert f'| 1..{MAX_PEOPLE} |' in row, row
+
+
+def test_wrong_architecture_hint_uses_the_node_parameter(tmp_path):
+    import torch
+    from logocap_ros.ros.estimator_loader import load_estimator
+    path = tmp_path / 'looks_like_w48.pth'
+    torch.save({'backbone.transition1.0.0.weight': torch.zeros(48, 256, 3, 3)}, path)
+    with pytest.raises(StartupError) as info:
+        load_estimator(NodeConfig(weights=str(path), arch='w32', backend='torch',
+                                  device='cpu').validate())
+    assert 'arch:=w48' in str(info.value) and '--arch' not in str(info.value)

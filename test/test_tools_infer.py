@@ -84,3 +84,12 @@ def test_wrong_checkpoint_is_one_readable_line(tmp_path, images):
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 1
     assert len(lines) == 1 and 'cannot read checkpoint' in lines[0], proc.stderr
+
+
+def test_wrong_architecture_hint_names_the_cli_option(tmp_path, images, capsys):
+    import torch
+    path = tmp_path / 'looks_like_w48.pth'
+    torch.save({'backbone.transition1.0.0.weight': torch.zeros(48, 256, 3, 3)}, path)
+    rc = infer.main(['--weights', str(path), '--out', str(tmp_path / 'r.json'), str(images[0])])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1 and len(err) == 1 and '--arch w48' in err[0], err

@@ -55,7 +55,8 @@ def build_estimator(args: argparse.Namespace) -> Callable:
     try:
         return PoseEstimator.from_checkpoint(str(weights), config)
     except CheckpointError as exc:
-        raise ValueError(str(exc)) from None
+        hint = f' Pass --arch {exc.suggested_arch}.' if exc.suggested_arch else ''
+        raise ValueError(f'{exc}{hint}') from None
 
 
 def run_reporting_errors(prog: str, body: Callable[[], int],
