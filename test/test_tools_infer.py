@@ -92,7 +92,8 @@ def test_cli_writes_coco_json_and_drawings(ckpt, images, tmp_path):
     out = tmp_path / 'res.json'
     vis = tmp_path / 'vis'
     rc = infer.main(['--arch', 'w32', '--weights', str(ckpt), '--input-size', '128',
-                     '--no-flip', '--backend', 'torch', '--out', str(out), '--vis', str(vis)] + [str(p) for p in images])
+                     '--no-flip', '--backend', 'torch', '--out', str(out), '--vis', str(vis)]
+                    + [str(p) for p in images])
     assert rc == 0
     records = json.loads(out.read_text())
     assert records, 'random weights still give candidate poses'
