@@ -147,6 +147,42 @@ def test_pose_nms_merges_duplicates_and_keeps_distinct():
     assert keep.tolist() == [1, 2]
 
 
+def test_finalize_sorts_people_by_decreasing_score():
+    box = preprocessing.letterbox_for((256, 256), 256)  # identity geometry
+    base = np.zeros((17, 3), np.float32)
+    base[:, 0] = np.linspace(0, 40, 17)
+    base[:, 1] = np.linspace(0, 80, 17)
+    base[:, 2] = 0.5
+    poses = np.stack([base + [60 * i, 0, 0] for i in range(4)])  # four distinct people
+    scores = np.array([0.2, 0.9, 0.5, 0.7], np.float32)
+    centers = np.ones((4, 3), np.float32)
+    kps, out = postprocessing.finalize(poses, scores, centers, box)
+    assert out.tolist() == pytest.approx([0.9, 0.7, 0.5, 0.2])
+    np.testing.assert_allclose(kps[0, :, 0], base[:, 0] + 60, atol=1e-3)
+    kps, out = postprocessing.finalize(poses, scores, centers, box, max_people=2)
+    assert out.tolist() == pytest.approx([0.9, 0.7])
+    _, official = postprocessing.finalize(poses, scores, centers, box, sort=False)
+    assert official.tolist() == pytest.approx([0.2, 0.9, 0.5, 0.7])  # NMS order
+
+
+def test_person_box_uses_scored_joints_and_stays_in_the_image():
+    from logocap_ros.core.result import PoseResult
+    kps = np.zeros((2, 17, 3), np.float32)
+    kps[:, :, 0] = np.linspace(10, 90, 17)
+    kps[:, :, 1] = np.linspace(20, 60, 17)
+    kps[:, :, 2] = 0.5
+    kps[0, 0] = [-500.0, 900.0, 0.0]   # unscored joint far away: not part of the box
+    kps[0, 1] = [5.0, 15.0, -0.1]      # negative score: not part of the box either
+    kps[1, 16] = [130.0, -7.0, 0.4]    # scored joint outside the image: box clipped
+    boxes = PoseResult(kps, [0.5, 0.5], (100, 120)).boxes
+    np.testing.assert_allclose(boxes[0], [20.0, 25.0, 90.0, 60.0])
+    np.testing.assert_allclose(boxes[1], [10.0, 0.0, 119.0, 57.5])
+    none_scored = kps[:1].copy()
+    none_scored[..., 2] = 0.0
+    box = PoseResult(none_scored, [0.0], (100, 120)).boxes[0]
+    assert 0 <= box[0] <= box[2] <= 119 and 0 <= box[1] <= box[3] <= 99
+
+
 def test_config_validation():
     for bad in ({'arch': 'w40'}, {'input_size': 100}, {'precision': 'int4'},
                 {'max_people': 0}):
