@@ -167,6 +167,20 @@ def test_ros2_run_finds_every_executable(prefix, repo_root, tmp_path):
 
 
 @pytest.mark.ros
+def test_sourcing_the_workspace_puts_the_executables_on_path(prefix):
+    setup = prefix.parent / 'setup.sh'  # colcon's workspace setup (isolated install)
+    if not setup.is_file():
+        setup = prefix / 'share' / 'logocap_ros' / 'local_setup.sh'  # merged install
+    env = {'PATH': '/usr/bin:/bin', 'HOME': os.environ.get('HOME', '/tmp')}
+    script = f'. {setup} >/dev/null 2>&1; command -v logocap-weights; command -v logocap-eval'
+    done = subprocess.run(['sh', '-c', script], capture_output=True, text=True, env=env,
+                          timeout=60)
+    lib = prefix / 'lib' / 'logocap_ros'
+    assert done.stdout.split() == [str(lib / 'logocap-weights'), str(lib / 'logocap-eval')], \
+        done.stdout + done.stderr
+
+
+@pytest.mark.ros
 def test_env_sh_puts_the_executables_on_path(prefix, repo_root):
     script = f'source {repo_root}/scripts/env.sh >/dev/null 2>&1; command -v logocap-weights'
     done = subprocess.run(['bash', '-c', script], capture_output=True, text=True, timeout=60)
