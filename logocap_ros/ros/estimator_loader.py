@@ -116,7 +116,9 @@ def load_estimator(cfg: NodeConfig) -> LoadedEstimator:
     except StartupError:
         raise
     except (CheckpointError, ImportError, ValueError, RuntimeError, OSError) as exc:
-        raise StartupError(_one_line(exc)) from None
+        arch_hint = getattr(exc, 'suggested_arch', None)  # node syntax, not the CLI's
+        raise StartupError(_one_line(exc) + (f' Set arch:={arch_hint}.' if arch_hint else '')
+                           ) from None
     backend = getattr(getattr(estimator, 'backend', None), 'name', cfg.backend)
     kind = 'random-untrained' if path is None else 'trained'
     flip = ' flip' if cfg.flip_test else ''
