@@ -45,15 +45,16 @@ def build_estimator(args: argparse.Namespace) -> Callable:
     :raises FileNotFoundError: weights missing (the message gives the download command).
     :raises ValueError: the checkpoint cannot be loaded or does not match ``--arch``.
     """
+    from logocap_ros.backends.factory import create_estimator
     from logocap_ros.core.checkpoint import CheckpointError
-    from logocap_ros.core.estimator import EstimatorConfig, PoseEstimator
+    from logocap_ros.core.estimator import EstimatorConfig
     from logocap_ros.tools.weights import resolve_weights
     weights = resolve_weights(args.weights)
     config = EstimatorConfig(arch=args.arch, input_size=args.input_size,
                              flip_test=not args.no_flip, device=args.device,
                              backend=args.backend)
     try:
-        return PoseEstimator.from_checkpoint(str(weights), config)
+        return create_estimator(str(weights), config)
     except CheckpointError as exc:
         raise ValueError(str(exc)) from None
 
