@@ -46,13 +46,13 @@ def net():
 
 @pytest.fixture(scope='module')
 def camera_image():
-    """A random ``(90, 170, 3)`` uint8 BGR image (input 64x128 at input_size 64)."""
+    """Return a random ``(90, 170, 3)`` uint8 BGR image (input 64x128 at input_size 64)."""
     return np.random.default_rng(4).integers(0, 256, (90, 170, 3), dtype=np.uint8)
 
 
 @pytest.fixture(scope='module')
 def runner(net):
-    """A static runner on the CPU (flip on)."""
+    """Return a static runner on the CPU (flip on)."""
     return StaticRunner(net, torch.device('cpu'), 'fp32', flip_test=True)
 
 
