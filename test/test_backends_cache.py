@@ -35,7 +35,7 @@ def _file(path, size_mb, age_s):
 
 @pytest.fixture
 def filled(tmp_path):
-    """A cache with three exports, an engine + sidecar, a timing cache and a checkpoint."""
+    """Return a cache with three exports, an engine + sidecar, a timing cache, weights."""
     root = tmp_path / 'cache'
     files = {
         'old': _file(root / 'onnx' / 'w32-dynamic-flip-a.onnx', 3, 500),
