@@ -17,8 +17,9 @@
 
 For W32 with flip (random weights), exports the graph once with dynamic H/W and once per
 input size, and reports per mode: export seconds and MB, session creation, first run and
-median/p95 of ``session.run`` per input size, plus the largest output difference between the
-two modes. Usage: ``python benchmarks/bench_onnx_shapes.py --runs 5``.
+median/p95 of ``session.run`` per input size (the two sessions run alternately), plus the
+largest output difference between the two modes.
+Usage: ``python benchmarks/bench_onnx_shapes.py --runs 5``.
 """
 
 import argparse
@@ -67,19 +68,22 @@ def main(argv=None) -> int:
     sizes = [tuple(int(v) for v in s.split('x')) for s in args.sizes]
     tmp = Path(tempfile.mkdtemp(prefix='bench_onnx_shapes_'))
     rows, outputs = [], {}
-    for mode in ('dynamic', 'fixed'):
-        for hw in sizes:
-            if mode == 'dynamic' and hw != sizes[0]:
-                export_s, path = 0.0, tmp / 'dynamic.onnx'       # exported once, reused
-            else:
-                path = tmp / ('dynamic.onnx' if mode == 'dynamic' else f'{hw[0]}x{hw[1]}.onnx')
-                _, export_s = timed(lambda: ex.export_onnx(
-                    net, path, None if mode == 'dynamic' else hw, flip_test=flip))
-            sess, open_s = timed(lambda: session(path))
-            x = np.random.default_rng(0).standard_normal((1, 3) + hw).astype(np.float32)
-            out, first_s = timed(lambda: sess.run(None, {'images': x}))
-            times = [timed(lambda: sess.run(None, {'images': x}))[1] for _ in range(args.runs)]
-            outputs[(mode, hw)] = out
+    dynamic_path = tmp / 'dynamic.onnx'
+    _, dynamic_export_s = timed(lambda: ex.export_onnx(net, dynamic_path, None, flip_test=flip))
+    for hw in sizes:
+        fixed_path = tmp / f'{hw[0]}x{hw[1]}.onnx'
+        _, fixed_export_s = timed(lambda: ex.export_onnx(net, fixed_path, hw, flip_test=flip))
+        x = np.random.default_rng(0).standard_normal((1, 3) + hw).astype(np.float32)
+        modes = {'dynamic': [dynamic_path, dynamic_export_s if hw == sizes[0] else 0.0],
+                 'fixed': [fixed_path, fixed_export_s]}
+        for mode, entry in modes.items():
+            sess, open_s = timed(lambda: session(entry[0]))
+            outputs[(mode, hw)], first_s = timed(lambda: sess.run(None, {'images': x}))
+            entry += [sess, open_s, first_s, []]
+        for _ in range(args.runs):      # alternate, so machine load hits both alike
+            for entry in modes.values():
+                entry[5].append(timed(lambda: entry[2].run(None, {'images': x}))[1])
+        for mode, (path, export_s, _, open_s, first_s, times) in modes.items():
             rows.append((mode, hw, export_s, path.stat().st_size / 1e6, open_s, first_s,
                          np.median(times) * 1e3, np.percentile(times, 95) * 1e3))
     print(f'\nW32, flip {"on" if flip else "off"}, {args.runs} runs\n')
