@@ -45,7 +45,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --require) shift; REQUIRE_LIST="$REQUIRE_LIST ${1:?--require needs a name}" ;;
     quick|full) MODE=$1 ;;
-    -h|--help) sed -n '16,40p' "$0"; exit 0 ;;
+    -h|--help) sed -n '16,/^set -u/p' "$0" | sed '$d'; exit 0 ;;
     *) OUT_DIR=$1; positional=$((positional + 1)) ;;
   esac
   shift
