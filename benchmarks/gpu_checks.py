@@ -154,8 +154,8 @@ def check_graph_equals_eager(net, images, device: str, precision: str) -> str:
         diff = max(float(np.abs(a[k] - b[k]).max()) for k in a)
         assert diff <= 1e-4, f'graph vs eager differ by {diff:.3g}'
     finally:
+        graph.close()      # reverse order: each restores the cuDNN/TF32 flags it found
         eager.close()
-        graph.close()
     return f'max difference {diff:.3g}'
 
 
@@ -214,8 +214,8 @@ def check_estimator(net, device: str, precision: str) -> str:
         want, got = cpu(image), gpu(image)
         assert gpu.backend.preprocesses_images or device == 'cpu'
     finally:
-        cpu.close()
         gpu.close()
+        cpu.close()
     tol = 0.01 if precision == 'fp32' else 4.0
     matched = sum(1 for kps in want.keypoints if len(got.keypoints) and np.abs(
         got.keypoints[:, :, :2] - kps[None, :, :2]).max(axis=(1, 2)).min() <= tol)
