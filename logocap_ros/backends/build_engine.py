@@ -59,9 +59,11 @@ def import_tensorrt():
         import tensorrt
     except ImportError:
         raise BackendUnavailable(
-            "backend 'tensorrt' needs NVIDIA TensorRT's Python bindings: pip install tensorrt "
-            '(desktop/server, matching your CUDA major version) or, on Jetson, the JetPack '
-            'package python3-libnvinfer (sudo apt install nvidia-jetpack)') from None
+            "backend 'tensorrt' needs NVIDIA TensorRT's Python bindings: pip install "
+            'tensorrt-cu12 (or -cu13, matching your CUDA) --extra-index-url '
+            "https://pypi.nvidia.com (desktop/server; the libraries are on NVIDIA's index, "
+            'not PyPI) or, on Jetson, the JetPack package python3-libnvinfer (sudo apt '
+            'install nvidia-jetpack)') from None
     return tensorrt
 
 
