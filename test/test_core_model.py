@@ -16,8 +16,9 @@
 
 from pathlib import Path
 
+from logocap_ros.backends.factory import create_estimator
 from logocap_ros.core import checkpoint, decoding, postprocessing, preprocessing
-from logocap_ros.core.estimator import EstimatorConfig, PoseEstimator
+from logocap_ros.core.estimator import EstimatorConfig
 from logocap_ros.core.model import LogoCapNet
 import numpy as np
 import pytest
@@ -193,7 +194,7 @@ def test_config_validation():
 
 @pytest.fixture(scope='module')
 def small_estimator():
-    return PoseEstimator.random(EstimatorConfig(input_size=128, backend='torch'))
+    return create_estimator('random', EstimatorConfig(input_size=128, backend='torch'))
 
 
 def test_estimator_api_and_colour_order(small_estimator):

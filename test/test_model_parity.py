@@ -197,8 +197,9 @@ def test_estimator_end_to_end_with_fast_cpu_layout(flip):
     NHWC changes the float summation order, so joint scores get ~1e-6 of noise (tolerance
     1e-5) and positions one float32 ulp; joints with tied maxima are excluded as above.
     """
-    from logocap_ros.core.estimator import EstimatorConfig, PoseEstimator
-    est = PoseEstimator.random(EstimatorConfig(backend='torch', flip_test=flip))
+    from logocap_ros.backends.factory import create_estimator
+    from logocap_ros.core.estimator import EstimatorConfig
+    est = create_estimator('random', EstimatorConfig(backend='torch', flip_test=flip))
     name = 'rand375x500'
     pfx = '' if flip else 'noflip_'
     ref = rc.load('refB', name)

@@ -318,9 +318,10 @@ def test_tools_never_import_rclpy():
 @pytest.mark.slow
 def test_real_random_estimator_on_a_bag(tmp_path):
     """The real LOGO-CAP estimator (random weights, 128 px input) through the bag path."""
-    from logocap_ros.core.estimator import EstimatorConfig, PoseEstimator
-    estimator = PoseEstimator.random(EstimatorConfig(arch='w32', input_size=128,
-                                                     flip_test=False))
+    from logocap_ros.backends.factory import create_estimator
+    from logocap_ros.core.estimator import EstimatorConfig
+    estimator = create_estimator('random', EstimatorConfig(arch='w32', input_size=128,
+                                                           flip_test=False))
     bag = _bag(tmp_path, StoragePlugin.MCAP, frames=2)
     out = tmp_path / 'out'
     assert _run([bag, '--out', out, '--vis'], estimator) == 0

@@ -46,8 +46,9 @@ def build_estimator(args: argparse.Namespace) -> Callable:
     :raises FileNotFoundError: weights missing (the message gives the download command).
     :raises ValueError: the checkpoint cannot be loaded or does not match ``--arch``.
     """
+    from logocap_ros.backends.factory import create_estimator
     from logocap_ros.core.checkpoint import CheckpointError
-    from logocap_ros.core.estimator import EstimatorConfig, PoseEstimator
+    from logocap_ros.core.estimator import EstimatorConfig
     from logocap_ros.tools.weights import resolve_weights
     arch, random = random_weights_arch(args.weights, args.arch)
     config = EstimatorConfig(arch=arch, input_size=args.input_size,
@@ -59,7 +60,7 @@ def build_estimator(args: argparse.Namespace) -> Callable:
         return PoseEstimator.random(config)
     weights = resolve_weights(args.weights)
     try:
-        return PoseEstimator.from_checkpoint(str(weights), config)
+        return create_estimator(str(weights), config)
     except CheckpointError as exc:
         hint = f' Pass --arch {exc.suggested_arch}.' if exc.suggested_arch else ''
         raise ValueError(f'{exc}{hint}') from None
