@@ -32,6 +32,7 @@ from typing import Any, List, Optional
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from logocap_ros.msg import PersonPoseArray, SkeletonInfo
 from logocap_ros.ros import conversions, qos
+from logocap_ros.ros.depth_input import DepthInput, import_message_filters, markers_3d_or_clear
 from logocap_ros.ros.estimator_loader import (load_estimator, LoadedEstimator, release,
                                               StartupError)
 from logocap_ros.ros.image_conversion import bgr_to_image_msg, compressed_to_bgr, image_to_bgr
@@ -65,6 +66,7 @@ class LogocapNode(LifecycleNode):
         self._pubs: dict = {}
         self._timers: List[Any] = []
         self._warned_qos: set = set()
+        self._depth: Optional[DepthInput] = None  # 3D input (use_depth), made on activate
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
     # ----------------------------------------------------------------- lifecycle callbacks
@@ -72,6 +74,8 @@ class LogocapNode(LifecycleNode):
         """Read and validate parameters, load the model, create the publishers."""
         try:
             self.cfg = read_config(self._param).validate()
+            if self.cfg.use_depth:
+                import_message_filters()  # fail early, naming the package to install
             self._loaded = load_estimator(self.cfg)
         except (ValueError, StartupError) as exc:
             self.startup_error = str(exc)
@@ -98,6 +102,8 @@ class LogocapNode(LifecycleNode):
         self._sub = self.create_subscription(
             Image if raw else CompressedImage, 'image' if raw else 'image/compressed',
             self._on_image, qos.image_qos(self.cfg.reliability))
+        if self.cfg.use_depth:
+            self._depth = DepthInput(self, self.cfg, import_message_filters())
         self._activated_at = time.monotonic()
         self._timers = [self.create_timer(1.0, self._on_diagnostics_timer),
                         self.create_timer(1.0, self._check_input)]
@@ -150,6 +156,9 @@ class LogocapNode(LifecycleNode):
                 self._loaded.method, self.cfg.keypoint_threshold, self.cfg.pose_threshold))
 
     def _stop_processing(self) -> None:
+        if self._depth is not None:
+            self._depth.destroy()
+            self._depth = None
         if self._sub is not None:
             self.destroy_subscription(self._sub)
             self._sub = None
@@ -177,6 +186,8 @@ class LogocapNode(LifecycleNode):
     # ------------------------------------------------------------------- data path
     def _on_image(self, msg: Any) -> None:
         self.stats.on_input()
+        if self._depth is not None:
+            self._depth.on_colour(msg)
         if self._worker is not None:
             self._worker.slot.put(msg)
 
@@ -196,13 +207,19 @@ class LogocapNode(LifecycleNode):
         if not keep.all():
             result = type(result)(result.keypoints[keep], result.scores[keep],
                                   result.image_size, result.timings)
-        self._publish_outputs(msg.header, image, result, cfg)
+        depth = self._depth
+        lifted = depth.lift(msg.header, image.shape[:2], result, cfg) if depth else None
+        self._publish_outputs(msg.header, image, result, cfg, lifted)
         self.stats.on_processed(self._age(msg.header.stamp), time.perf_counter() - started)
 
-    def _publish_outputs(self, header: Any, image: Any, result: Any, cfg: NodeConfig) -> None:
-        self._pubs['poses'].publish(conversions.result_to_pose_array(result, header))
+    def _publish_outputs(self, header: Any, image: Any, result: Any, cfg: NodeConfig,
+                         lifted: Any = None) -> None:
+        extra_3d = lifted.pose_array_kwargs() if lifted is not None else {}
+        self._pubs['poses'].publish(conversions.result_to_pose_array(result, header, **extra_3d))
         markers = self._pubs['markers']
-        if cfg.publish_markers and markers.get_subscription_count() > 0:
+        if cfg.publish_markers and markers.get_subscription_count() > 0 and cfg.use_depth:
+            markers.publish(markers_3d_or_clear(lifted, header))
+        elif cfg.publish_markers and markers.get_subscription_count() > 0:
             style = conversions.MarkerStyle(metres_per_pixel=cfg.marker_scale,
                                             plane_z=cfg.marker_z,
                                             keypoint_threshold=cfg.keypoint_threshold)
@@ -243,6 +260,11 @@ class LogocapNode(LifecycleNode):
                       device=loaded.device if loaded else '',
                       model=loaded.method if loaded else '',
                       input_topic=self._sub.topic_name if self._sub else '')
+        if self._depth is not None:
+            values.update(self._depth.diagnostic_values())
+            warning = self._depth.warning()
+            if warning and level == DiagnosticStatus.OK:
+                level, message = DiagnosticStatus.WARN, warning
         level_int = level[0] if isinstance(level, bytes) else int(level)
         self._pubs['diag'].publish(conversions.diagnostics_array(
             f'{self.get_name()}: pose estimation', values['device'], values, level_int,

@@ -76,6 +76,25 @@ PARAMETERS: Dict[str, ParamSpec] = {
                                   False, (1, 1 << 30, 1)),
     'no_image_warn_s': ParamSpec(5.0, 'warn when no image arrived for this long [s]; 0 = off',
                                  False, (0.0, 3600.0, 0.0)),
+    # 3D from a depth image registered to the colour image (logocap_ros/ros/depth_input.py)
+    'use_depth': ParamSpec(False, 'also subscribe to "depth/image_raw" (16UC1 mm or 32FC1 m, '
+                           'registered to "image") and "depth/camera_info", synchronised with '
+                           '"image", and fill keypoints_3d', True),
+    'depth_slop': ParamSpec(0.05, 'largest stamp difference [s] between a colour image and its '
+                            'depth image and camera_info (ApproximateTimeSynchronizer slop)',
+                            True, (0.0, 10.0, 0.0)),
+    'depth_min_m': ParamSpec(0.1, 'joint depths nearer than this are OUT_OF_RANGE [m]', False,
+                             (0.0, 1000.0, 0.0)),
+    'depth_max_m': ParamSpec(10.0, 'joint depths farther than this are OUT_OF_RANGE [m]', False,
+                             (0.0, 1000.0, 0.0)),
+    'depth_window_px': ParamSpec(5, 'side of the square window whose median valid depth is a '
+                                 "joint's depth [px], odd", False, (1, 51, 2)),
+    'depth_occlusion_m': ParamSpec(0.5, 'a joint whose depth differs more than this from its '
+                                   "person's body depth (median of head, shoulders, hips) is "
+                                   'OCCLUDED [m]', False, (0.01, 100.0, 0.0)),
+    'depth_rectified': ParamSpec(False, 'the colour and depth images are rectified '
+                                 '(image_rect): back-project with camera_info P, no '
+                                 'distortion', True),
 }
 
 #: Parameters that may change while the node runs.
@@ -105,6 +124,13 @@ class NodeConfig:
     marker_z: float = 0.0
     max_image_pixels: int = 7680 * 4320
     no_image_warn_s: float = 5.0
+    use_depth: bool = False
+    depth_slop: float = 0.05
+    depth_min_m: float = 0.1
+    depth_max_m: float = 10.0
+    depth_window_px: int = 5
+    depth_occlusion_m: float = 0.5
+    depth_rectified: bool = False
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> 'NodeConfig':
@@ -119,6 +145,9 @@ class NodeConfig:
         """
         names = PARAMETERS if names is None else names
         problems = [p for p in (_check(name, getattr(self, name)) for name in names) if p]
+        if self.depth_min_m >= self.depth_max_m:
+            problems.append(f'depth_min_m:={self.depth_min_m} must be below '
+                            f'depth_max_m:={self.depth_max_m}')
         if problems:
             raise ValueError('; '.join(problems))
         return self
