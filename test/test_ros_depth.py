@@ -228,6 +228,23 @@ def test_each_depth_pairs_once_and_the_table_is_bounded():
     assert feed.pairs.take(_ns(t), timeout=0.0) is None
 
 
+def test_a_claimed_frame_keeps_its_depth_while_the_model_runs():
+    feed = _Pairs()
+    feed.send(100.0)
+    feed.pairs.add_colour(colour_msg(100.0))
+    feed.pairs.claim(_ns(100.0))            # set already there
+    feed.pairs.add_colour(colour_msg(101.0))
+    feed.pairs.claim(_ns(101.0))            # set still to come; replaces the older claim
+    feed.send(101.0)
+    for k in range(1, 30):                  # the camera runs on while the model works
+        t = 101.0 + k / 30
+        feed.send(t)
+        feed.pairs.add_colour(colour_msg(t))
+    pair = feed.pairs.take(_ns(101.0), timeout=0.0)
+    assert pair is not None and pair[0].header.stamp == header(101.0).stamp
+    assert feed.pairs.take(_ns(100.0), timeout=0.0) is None
+
+
 # ------------------------------------------------------------------------- node glue
 class _FakeSub:
     def __init__(self, topic: str) -> None:

@@ -21,11 +21,12 @@ With ``use_depth:=true`` the node subscribes to ``depth/image_raw`` (``16UC1`` m
 Pairing with the newest-frame mailbox: every colour image the subscription receives is also fed
 (before the mailbox) into a ``message_filters.ApproximateTimeSynchronizer`` together with the
 depth and camera_info subscribers, with ``slop = depth_slop``. Each synchronised set is stored,
-keyed by the colour stamp, in a small table (:class:`DepthPairs`). The worker thread, after
-running the model on a colour frame, takes the set for that frame's stamp, waiting at most
-``depth_slop`` seconds for a depth image that is later than its colour image (no wait when no
-depth stream is running). Frames dropped by the mailbox simply leave their set unused; the table
-keeps the newest few.
+keyed by the colour stamp, in a small table (:class:`DepthPairs`) that keeps the newest few.
+The worker thread *claims* the stamp of the frame it takes from the mailbox (its set, present
+or still to come, is then kept aside, safe from eviction however long the model runs), runs the
+model, then takes the set, waiting at most ``depth_slop`` seconds for a depth image that is
+later than its colour image (no wait when no depth stream is running). Frames dropped by the
+mailbox simply leave their set unused.
 
 When no set comes, the frame is published in 2D only (``keypoints_3d`` empty, no 3D markers),
 the reason is logged (rate-limited) and shown on ``/diagnostics`` (``depth.missing_reason``):
@@ -109,7 +110,8 @@ class DepthPairs:
         self._colour = message_filters.SimpleFilter()
         self._cond = threading.Condition()
         self._pairs: 'OrderedDict[int, Tuple[Any, Any]]' = OrderedDict()
-        self._depth_stamps: Deque[int] = deque(maxlen=30)
+        self._claimed: Dict[int, Optional[Tuple[Any, Any]]] = {}
+        self._depth_stamps: Deque[int] = deque(maxlen=300)
         self._info_stamp: Optional[int] = None
         self._last_depth_time: Optional[float] = None
         self.depth_received = 0
@@ -124,15 +126,29 @@ class DepthPairs:
         """Offer one colour image to the synchronizer (call for every received image)."""
         self._colour.signalMessage(msg)
 
+    def claim(self, colour_stamp_ns: int) -> None:
+        """Keep the set of this colour stamp (present or to come) aside until :meth:`take`.
+
+        Call when the frame leaves the mailbox; one frame is in flight, so an older claim is
+        dropped.
+        """
+        with self._cond:
+            self._claimed = {colour_stamp_ns: self._pairs.pop(colour_stamp_ns, None)}
+
     def take(self, colour_stamp_ns: int, timeout: float) -> Optional[Tuple[Any, Any]]:
         """Remove and return ``(depth, camera_info)`` for a colour stamp, or None.
 
         Waits up to ``timeout`` seconds, but not at all while no depth stream has ever arrived.
         """
+        def ready() -> bool:
+            return (self._claimed.get(colour_stamp_ns) is not None
+                    or colour_stamp_ns in self._pairs)
+
         with self._cond:
             if self.depth_received:
-                self._cond.wait_for(lambda: colour_stamp_ns in self._pairs, timeout)
-            return self._pairs.pop(colour_stamp_ns, None)
+                self._cond.wait_for(ready, timeout)
+            pair = self._claimed.pop(colour_stamp_ns, None)
+            return pair if pair is not None else self._pairs.pop(colour_stamp_ns, None)
 
     def why_missing(self, colour_stamp_ns: int) -> str:
         """Explain why no set exists for a colour stamp (for logs and diagnostics)."""
@@ -169,8 +185,12 @@ class DepthPairs:
             self._info_stamp = stamp_ns(msg.header.stamp)
 
     def _on_synced(self, colour: Any, depth: Any, info: Any) -> None:
+        stamp = stamp_ns(colour.header.stamp)
         with self._cond:
-            self._pairs[stamp_ns(colour.header.stamp)] = (depth, info)
+            if stamp in self._claimed:
+                self._claimed[stamp] = (depth, info)
+            else:
+                self._pairs[stamp] = (depth, info)
             while len(self._pairs) > PAIR_CAPACITY:
                 self._pairs.popitem(last=False)
             self._cond.notify_all()
@@ -241,6 +261,10 @@ class DepthInput:
     def on_colour(self, msg: Any) -> None:
         """Feed a received colour image to the synchronizer (subscription callback)."""
         self.pairs.add_colour(msg)
+
+    def claim(self, header: Any) -> None:
+        """Reserve the depth of the frame the worker starts on (see :meth:`DepthPairs.claim`)."""
+        self.pairs.claim(stamp_ns(header.stamp))
 
     def lift(self, header: Any, image_size: Tuple[int, int], result: Any,
              cfg: NodeConfig) -> Optional[Lifted]:

@@ -196,6 +196,8 @@ class LogocapNode(LifecycleNode):
         if loaded is None:
             return
         started = time.perf_counter()
+        if self._depth is not None:
+            self._depth.claim(msg.header)  # keep its depth while the model runs
         try:
             image = (image_to_bgr(msg, cfg.max_image_pixels) if isinstance(msg, Image)
                      else compressed_to_bgr(msg, cfg.max_image_pixels))
