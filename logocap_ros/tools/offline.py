@@ -22,6 +22,8 @@ folder that is renamed into place only when the whole run succeeded:
 * with ``--vis``: ``annotated.mp4`` (video and bag input) or ``annotated/`` (image folder);
 * for a bag: ``<bag name>_poses/``, a new rosbag2 (same storage format) with every original
   message plus ``logocap_ros/msg/PersonPoseArray`` on ``/poses`` carrying the image headers.
+* for a bag with a registered depth image + camera_info: 3D joints in all of the above (see
+  :mod:`logocap_ros.tools.bag_depth`).
 
 Examples::
 
@@ -31,10 +33,12 @@ Examples::
 """
 
 import argparse
+import functools
 from pathlib import Path
 import sys
 from typing import Callable, List, Optional
 
+from logocap_ros.tools.bag_depth import add_depth_args, open_bag_depth, record_3d
 from logocap_ros.tools.cli_common import add_model_args, build_estimator, run_reporting_errors
 from logocap_ros.tools.fileutil import staging_dir
 from logocap_ros.tools.pose_records import frame_record, write_poses
@@ -60,7 +64,8 @@ def open_source(path: Path, topic: Optional[str] = None):
 def process(input_path: Path, estimator: Callable, out_dir: Path, *, fmt: str = 'json',
             vis: bool = False, topic: Optional[str] = None, every: int = 1,
             overwrite: bool = False, show_progress: bool = True,
-            meta: Optional[dict] = None, opened: Optional[tuple] = None) -> Path:
+            meta: Optional[dict] = None, opened: Optional[tuple] = None,
+            depth=None) -> Path:
     """Run ``estimator`` over an input and write all outputs to ``out_dir`` atomically.
 
     :param input_path: video file, image folder, or rosbag2 (folder or ``.mcap``/``.db3``).
@@ -72,6 +77,7 @@ def process(input_path: Path, estimator: Callable, out_dir: Path, *, fmt: str = 
     :param every: process every N-th frame (a bag keeps all messages regardless).
     :param opened: ``(kind, source)`` from :func:`open_source` if already opened (it is
         closed here either way).
+    :param depth: a ``BagDepth`` for 3D (bag input only), or None for 2D.
     :return: ``out_dir``.
     :raises InputError: bad input; nothing is left in ``out_dir`` then.
     """
@@ -84,7 +90,7 @@ def process(input_path: Path, estimator: Callable, out_dir: Path, *, fmt: str = 
             raise ValueError(f"format must be 'json' or 'csv', not {fmt!r}")
         with staging_dir(out_dir, overwrite) as tmp:
             sink = make_sink(kind, tmp, source, every) if vis else None
-            runner = _run_bag if kind == 'bag' else _run_frames
+            runner = functools.partial(_run_bag, depth=depth) if kind == 'bag' else _run_frames
             try:
                 records = runner(source, estimator, tmp, sink, every, show_progress, meta)
             finally:
@@ -125,11 +131,12 @@ def _run_frames(source, estimator, tmp: Path, sink, every: int, show_progress: b
 
 
 def _run_bag(source, estimator, tmp: Path, sink, every: int, show_progress: bool,
-             meta: dict) -> List[dict]:
+             meta: dict, depth=None) -> List[dict]:
     from logocap_ros.tools.bag_io import BagCopyWriter
     records: List[dict] = []
     name = source.path.stem if source.path.is_file() else source.path.name
     meta.update(topic=source.topic, output_bag=f'{name}_poses', poses_topic='/poses')
+    meta.update(depth.describe() if depth is not None else {})
     total = -(-len(source) // every)
     with BagCopyWriter(tmp / f'{name}_poses', source) as out, progress_bar(
             total=total, desc=source.topic, unit='img', enable=show_progress) as bar:
@@ -137,7 +144,12 @@ def _run_bag(source, estimator, tmp: Path, sink, every: int, show_progress: bool
             out.write_raw(conn, timestamp, raw)
             if frame is not None:
                 result = _estimate(estimator, frame, records, sink)
-                out.write_poses(timestamp, result, frame.header)
+                frame_3d = None
+                if depth is not None:
+                    frame_3d, why = depth.lift(frame.stamp_ns, frame.image.shape[:2],
+                                               result.keypoints)
+                    record_3d(records[-1], frame_3d, why)
+                out.write_poses(timestamp, result, frame.header, frame_3d)
                 bar.update(1)
     return records
 
@@ -165,6 +177,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument('--every', type=int, default=1, help='process every N-th frame')
     parser.add_argument('--overwrite', action='store_true', help='replace an existing --out')
     parser.add_argument('--quiet', action='store_true', help='no progress bar')
+    add_depth_args(parser)
     return parser
 
 
@@ -187,14 +200,20 @@ def _run(args: argparse.Namespace, estimator: Optional[Callable]) -> int:
     if out.exists() and not args.overwrite:
         raise FileExistsError(f'{out} already exists (pass --overwrite to replace it)')
     opened = open_source(args.input, args.topic)  # bad input fails before the model loads
+    depth = None
     try:
+        depth = open_bag_depth(*opened, args)
         estimator = estimator or build_estimator(args)
     except BaseException:
         close_source(opened[1])
+        close_source(depth)
         raise
-    process(args.input, estimator, out, fmt=args.format, vis=args.vis, topic=args.topic,
-            every=args.every, overwrite=args.overwrite, show_progress=not args.quiet,
-            meta=meta, opened=opened)
+    try:
+        process(args.input, estimator, out, fmt=args.format, vis=args.vis, topic=args.topic,
+                every=args.every, overwrite=args.overwrite, show_progress=not args.quiet,
+                meta=meta, opened=opened, depth=depth)
+    finally:
+        close_source(depth)
     print(f'wrote {out}')
     return 0
 

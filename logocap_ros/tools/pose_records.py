@@ -26,6 +26,11 @@ JSON layout::
 CSV: one row per person: ``frame, stamp_ns, name, person, score, bbox_x_min ... bbox_y_max``
 then ``<joint>_x, <joint>_y, <joint>_score`` for the 17 joints in COCO order. ``stamp_ns``
 is empty for image folders. Pixels are original-image pixels.
+
+3D (bags with depth, :mod:`logocap_ros.tools.bag_depth`): JSON people get ``keypoints_3d``
+and frames ``depth_frame_id``/``depth_stamp_ns`` or ``depth_missing``; CSV rows get the
+:data:`~logocap_ros.tools.bag_depth.CSV_COLUMNS_3D` columns at the end (only when some frame
+has 3D).
 """
 
 import csv
@@ -35,6 +40,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from logocap_ros.core.keypoints import KEYPOINT_NAMES, SKELETON_EDGES
+from logocap_ros.tools.bag_depth import csv_cells_3d, CSV_COLUMNS_3D
 from logocap_ros.tools.fileutil import atomic_write_text
 
 CSV_COLUMNS: List[str] = (
@@ -74,7 +80,8 @@ def poses_csv(records: List[dict]) -> str:
     """Serialise records to CSV text (header + one row per person)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator='\n')
-    writer.writerow(CSV_COLUMNS)
+    with_3d = any('keypoints_3d' in p for rec in records for p in rec['people'])
+    writer.writerow(CSV_COLUMNS + (CSV_COLUMNS_3D if with_3d else []))
     for rec in records:
         stamp = '' if rec['stamp_ns'] is None else rec['stamp_ns']
         for person in rec['people']:
@@ -82,7 +89,7 @@ def poses_csv(records: List[dict]) -> str:
             row += [f'{v:.3f}' for v in person['bbox']]
             for x, y, s in person['keypoints']:
                 row += [f'{x:.3f}', f'{y:.3f}', f'{s:.6g}']
-            writer.writerow(row)
+            writer.writerow(row + (csv_cells_3d(person) if with_3d else []))
     return buf.getvalue()
 
 
