@@ -53,6 +53,25 @@ def test_clean_depth_error_under_1cm_with_distortion(model):
     assert np.abs(pinhole - truth[..., :2]).max() > 0.03
 
 
+@pytest.mark.parametrize('model', sorted(CAMERAS))
+def test_noisy_depth_with_holes_stays_under_1cm_thanks_to_the_window_median(model):
+    cam = camera(model)
+    depth, kps, truth = _scene(cam)
+    rng = np.random.default_rng(7)
+    noisy = depth + rng.normal(0.0, 0.01, depth.shape).astype(np.float32)  # 1 cm noise
+    noisy[rng.random(depth.shape) < 0.2] = 0.0                               # 20 % holes
+    points, status = lift_keypoints(kps, noisy, cam, LiftConfig(max_depth_m=8.0))
+    assert (status == VALID).all()
+    error_mm = 1000 * np.linalg.norm(points - truth, axis=2)
+    assert error_mm.max() < 10.0, error_mm.max()
+    # one pixel per joint (what a single-pixel lookup does): holes and a larger error
+    single, single_status = lift_keypoints(kps, noisy, cam, LiftConfig(max_depth_m=8.0,
+                                                                       window_px=1))
+    assert (single_status == NO_DEPTH).sum() >= 3
+    single_mm = 1000 * np.linalg.norm(single - truth, axis=2)[single_status == VALID]
+    assert single_mm.mean() > 1.5 * error_mm.mean()
+
+
 @pytest.mark.parametrize('encoding', ['16UC1', '32FC1'])
 @pytest.mark.parametrize('big_endian', [False, True])
 def test_16uc1_millimetres_and_32fc1_metres_with_row_padding(encoding, big_endian):

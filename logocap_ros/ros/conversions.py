@@ -117,9 +117,14 @@ def result_to_pose_array(result: PoseResult, header: Any,
 
 def _keypoints_3d(points: np.ndarray, status: np.ndarray, scores: np.ndarray) -> list:
     """Return 17 :class:`Keypoint3D` from ``(17, 3)`` metres, ``(17,)`` status and scores."""
-    return [Keypoint3D(position=Point(x=x, y=y, z=z), score=s, status=st)
-            for (x, y, z), s, st in zip(points.astype(float).tolist(),
-                                        scores.astype(float).tolist(), status.tolist())]
+    out = []
+    for (x, y, z), s, st in zip(points.astype(float).tolist(), scores.astype(float).tolist(),
+                                status.tolist()):
+        keypoint = Keypoint3D(score=s, status=st)  # fill its own Point: one object less
+        position = keypoint.position
+        position.x, position.y, position.z = x, y, z
+        out.append(keypoint)
+    return out
 
 
 def skeleton_info(method: str, keypoint_threshold: float, pose_threshold: float,
