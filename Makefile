@@ -12,10 +12,12 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-# Development without a ROS 2 install: a Python 3.11 venv with ROS 2 Kilted from PyPI, and a
-# colcon build of this package (messages + install space) under build/colcon.
+# Development without a ROS 2 install: a Python 3.11 venv with ROS 2 Kilted from PyPI, a
+# colcon build of this package (messages + install space) under build/colcon, and one of the
+# ROS 2 sources PyPI lacks (ros2 launch, the ros2 CLI, ...; ROS2_EXTRA_SRC, default
+# ../shared/ros2_src) under build/ros2_extra when that folder exists.
 #   make venv    .venv from requirements/dev.txt (+ the CMake path fixes for the ROS wheels)
-#   make build   colcon build into build/colcon/{build,install,log} (incremental, stamped)
+#   make build   colcon builds into build/colcon and build/ros2_extra (incremental, stamped)
 #   make test    venv + build, then pytest on test/ (ROS traffic stays on loopback)
 #   make demo    pose estimation on a synthetic image with deterministic random weights
 #   make lint    only the linter tests (flake8, pep257, copyright, Python 3.10, package.xml)
@@ -38,13 +40,23 @@ MANIFEST := $(COLCON_BASE)/.manifest
 # --symlink-install makes edits of existing files visible without a rebuild.
 INSTALLED_DIRS := $(wildcard logocap_ros launch config rviz scripts msg)
 
+# ROS 2 packages that PyPI does not carry (launch, launch_ros, ros2cli + verbs, vision_msgs,
+# hri_msgs, message_filters), as unchanged release sources; built once with --merge-install
+# so that scripts/env.sh can put `ros2` on PATH. Rebuilt when a source file changes (not when
+# the venv is re-installed: after changing the ros-* pins, `rm build/ros2_extra/.build.stamp`).
+ROS2_EXTRA_SRC ?= $(abspath $(CURDIR)/../shared/ros2_src)
+EXTRA_BASE := $(CURDIR)/build/ros2_extra
+EXTRA_STAMP := $(EXTRA_BASE)/.build.stamp
+EXTRA_SOURCES := $(if $(wildcard $(ROS2_EXTRA_SRC)/*),$(shell find $(ROS2_EXTRA_SRC) -type f \
+	! -name '*.pyc' ! -path '*/__pycache__/*'))
+
 PYTEST_ARGS ?=
 LINT_TESTS := test/test_flake8.py test/test_pep257.py test/test_copyright.py \
 	test/test_py310.py test/test_xmllint.py
 # pip prints one such warning per package for this machine's extra (partial) local indexes.
 PIP_NOISE := is ignored: it is neither a file nor a directory
 
-.PHONY: help venv build test demo lint clean distclean FORCE
+.PHONY: help venv build ros2-extra test demo lint clean distclean FORCE
 
 help:
 	@sed -n 's/^#   make /  make /p' $(firstword $(MAKEFILE_LIST))
@@ -63,7 +75,7 @@ $(VENV_STAMP): requirements/dev.txt scripts/fix_venv_cmake.py
 	$(VPY) scripts/fix_venv_cmake.py $(VENV)
 	@touch $@
 
-build: $(BUILD_STAMP)
+build: $(BUILD_STAMP) ros2-extra
 
 # Rewritten only when the list of files changes, so that the build stamp stays valid.
 $(MANIFEST): FORCE
@@ -88,9 +100,33 @@ $(BUILD_STAMP): $(VENV_STAMP) $(MANIFEST) CMakeLists.txt package.xml $(wildcard 
 	@find $(COLCON_BASE)/install -xtype l -delete
 	@touch $@
 
-test: $(BUILD_STAMP)
+ifneq ($(EXTRA_SOURCES),)
+ros2-extra: $(EXTRA_STAMP)
+else
+ros2-extra:
+	@echo '== make ros2-extra: no sources in ROS2_EXTRA_SRC=$(ROS2_EXTRA_SRC): ros2 launch and' \
+		'the ros2 CLI are not built (their tests are skipped unless build/ros2_extra exists)'
+endif
+
+$(EXTRA_STAMP): $(EXTRA_SOURCES) | $(VENV_STAMP)
+	@echo '== make build: colcon build of $(ROS2_EXTRA_SRC) into build/ros2_extra' \
+		'(first time: 2-5 min)'
+	@mkdir -p $(EXTRA_BASE)
+	env AMENT_PREFIX_PATH=$(VENV) CMAKE_PREFIX_PATH=$(VENV) PATH=$(VENV)/bin:$$PATH \
+		$(VENV)/bin/colcon --log-base $(EXTRA_BASE)/log build \
+		--base-paths $(ROS2_EXTRA_SRC) \
+		--build-base $(EXTRA_BASE)/build --install-base $(EXTRA_BASE)/install --merge-install \
+		--event-handlers console_cohesion+ \
+		--cmake-args -DPython3_EXECUTABLE=$(VPY) -DBUILD_TESTING=OFF \
+		> $(EXTRA_BASE)/build.out 2>&1 \
+		|| { tail -n 60 $(EXTRA_BASE)/build.out; echo 'make build: colcon build of' \
+		     '$(ROS2_EXTRA_SRC) failed (full output: build/ros2_extra/build.out)' >&2; exit 1; }
+	@grep -E '^Summary' $(EXTRA_BASE)/build.out || true
+	@touch $@
+
+test: $(BUILD_STAMP) ros2-extra
 	@echo '== make test: pytest $(PYTEST_ARGS)'
-	. scripts/env.sh && python -m pytest $(PYTEST_ARGS)
+	. scripts/env.sh && ROS2_EXTRA_SRC='$(ROS2_EXTRA_SRC)' python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV_STAMP)
 	. scripts/env.sh && python -m pytest $(LINT_TESTS) $(PYTEST_ARGS)

@@ -57,6 +57,7 @@ setup(
     install_requires=[
         'numpy>=1.23',
         'opencv-python-headless>=4.6',
+        'scipy>=1.7',  # tracking: linear_sum_assignment
         'torch>=2.0',
         'tqdm>=4.60',
     ],
@@ -64,6 +65,7 @@ setup(
         'onnx': ['onnx>=1.14', 'onnxruntime>=1.16'],
         'eval': ['pycocotools>=2.0.6'],
         'bag': ['rosbags>=0.11'],
+        'tracking-eval': ['motmetrics>=1.4'],
     },
     entry_points={
         'console_scripts': [

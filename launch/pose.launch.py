@@ -18,21 +18,29 @@ Examples::
 
     ros2 launch logocap_ros pose.launch.py camera_topic:=/camera/color/image_raw weights:=w32
     ros2 launch logocap_ros pose.launch.py play:=/path/video.mp4 weights:=random rviz:=true
+    ros2 launch logocap_ros pose.launch.py play:=synthetic:640x480 input_transport:=compressed
 
 The node configures and activates itself (its ``autostart`` parameter, default true). Every
 process started here gets the shipped Fast DDS shared-memory profile (``fastdds_profile``),
-so full-size best-effort frames arrive; a camera driver started elsewhere needs the same
-``FASTDDS_DEFAULT_PROFILES_FILE`` (README, "The node").
+so full-size best-effort frames arrive. It is set through the one variable the installed
+Fast DDS reads (``FASTDDS_DEFAULT_PROFILES_FILE`` on Kilted and later,
+``FASTRTPS_DEFAULT_PROFILES_FILE`` on Humble and Jazzy), and the other one is removed; a
+camera driver started elsewhere needs the same (README, "Fast DDS profile"). With
+``input_transport:=compressed`` the player also publishes ``<camera_topic>/compressed``.
 """
 
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, SetEnvironmentVariable
+from launch.actions import DeclareLaunchArgument, SetEnvironmentVariable, UnsetEnvironmentVariable
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, PythonExpression
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
+from logocap_ros.ros.fastdds_profile import variables_to_set_and_unset
 
 PACKAGE = 'logocap_ros'
+#: Seconds the node gets after SIGINT before launch escalates (SIGTERM, then SIGKILL 5 s later):
+#: it finishes the frame in progress first, which can take seconds on a CPU.
+SHUTDOWN_GRACE_S = '20'
 
 ARGUMENTS = (
     ('camera_topic', '/camera/image_raw', 'input sensor_msgs/Image topic (remaps `image`; '
@@ -46,7 +54,10 @@ ARGUMENTS = (
      'parameter YAML file (defaults for every node parameter)'),
     ('rviz', 'false', 'start RViz with the shipped configuration'),
     ('play', '', 'video file, image folder or image to publish on camera_topic (empty: off)'),
-    ('play_rate', '15.0', 'frames per second of the player'),
+    ('play_rate', 'auto', "frames per second of the player; auto: a video's own rate, 10 for "
+     'images and synthetic frames'),
+    ('play_compression', 'jpeg', 'jpeg or png: format of the compressed frames the player '
+     'publishes when input_transport:=compressed'),
     ('frame_id', 'camera', 'header.frame_id of the played frames'),
     ('fastdds_profile', PathJoinSubstitution([FindPackageShare(PACKAGE), 'config',
                                               'fastdds_shm.xml']),
@@ -62,23 +73,28 @@ def generate_launch_description() -> LaunchDescription:
     """Build the launch description (see the module docstring for the arguments)."""
     cfg = {name: LaunchConfiguration(name) for name, _, _ in ARGUMENTS}
     camera = cfg['camera_topic']
+    use_var, drop_var = variables_to_set_and_unset()
     profile_env = [
-        SetEnvironmentVariable(var, cfg['fastdds_profile'],
-                               condition=_not_empty('fastdds_profile'))
-        for var in ('FASTDDS_DEFAULT_PROFILES_FILE', 'FASTRTPS_DEFAULT_PROFILES_FILE')]
+        SetEnvironmentVariable(use_var, cfg['fastdds_profile'],
+                               condition=_not_empty('fastdds_profile')),
+        UnsetEnvironmentVariable(drop_var, condition=_not_empty('fastdds_profile'))]
+    compression = PythonExpression([
+        "'", cfg['play_compression'], "' if '", cfg['input_transport'],
+        "' == 'compressed' else 'none'"])
     node = Node(
         package=PACKAGE, executable='logocap_node', name='logocap_node', output='screen',
         namespace=cfg['namespace'],
         parameters=[cfg['params_file'], {
             'weights': cfg['weights'], 'backend': cfg['backend'], 'device': cfg['device'],
             'input_transport': cfg['input_transport']}],
-        remappings=[('image', camera), ('image/compressed', [camera, '/compressed'])])
+        remappings=[('image', camera), ('image/compressed', [camera, '/compressed'])],
+        sigterm_timeout=SHUTDOWN_GRACE_S)
     player = Node(
         package=PACKAGE, executable='camera_publisher', name='camera_publisher',
         namespace=cfg['namespace'], output='screen', condition=_not_empty('play'),
         arguments=[cfg['play'], '--rate', cfg['play_rate'], '--frame-id', cfg['frame_id'],
-                   '--loop'],
-        remappings=[('image', camera)])
+                   '--compressed', compression, '--loop'],
+        remappings=[('image', camera), ('image/compressed', [camera, '/compressed'])])
     rviz = Node(
         package='rviz2', executable='rviz2', name='rviz2', output='log',
         arguments=['-d', PathJoinSubstitution([FindPackageShare(PACKAGE), 'rviz',

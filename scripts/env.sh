@@ -18,17 +18,22 @@
 #
 # Puts .venv (ROS 2 Kilted from PyPI, torch, ...) first on PATH, and the source tree plus the
 # colcon install space (build/colcon/install/logocap_ros: the generated logocap_ros.msg) on
-# PYTHONPATH; `logocap_ros` spans both (pkgutil.extend_path). ROS 2 traffic is kept on
-# loopback (ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST) with ROS_DOMAIN_ID 42 unless one is set.
+# PYTHONPATH; `logocap_ros` spans both (pkgutil.extend_path). When `make build` also built the
+# ROS 2 sources PyPI lacks (build/ros2_extra/install: launch, the ros2 CLI, vision_msgs, ...),
+# their install space goes on PATH, PYTHONPATH, LD_LIBRARY_PATH and AMENT_PREFIX_PATH as a
+# ROS 2 setup.bash would do, so `ros2 launch|run|topic|param|lifecycle ...` work. ROS 2 traffic
+# is kept on loopback (ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST) with ROS_DOMAIN_ID 42 unless
+# one is set; ROS_DISTRO is kilted (the release of the ros-* wheels) unless one is set.
 # With a real ROS 2 install, source its setup.bash and the workspace's instead (README.md).
 
 _lc_root="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)"
 _lc_venv="${_lc_root}/.venv"
 _lc_prefix="${_lc_root}/build/colcon/install/logocap_ros"
+_lc_extra="${_lc_root}/build/ros2_extra/install"
 
 if [ ! -x "${_lc_venv}/bin/python" ]; then
   echo "scripts/env.sh: ${_lc_venv} does not exist; run 'make venv' (or 'make build')" >&2
-  unset _lc_root _lc_venv _lc_prefix
+  unset _lc_root _lc_venv _lc_prefix _lc_extra
   return 1 2>/dev/null || exit 1
 fi
 
@@ -37,6 +42,7 @@ export PATH="${_lc_venv}/bin:${PATH}"
 export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST
 export ROS_DOMAIN_ID="${ROS_DOMAIN_ID:-42}"
 export ROS_HOME="${ROS_HOME:-${_lc_root}/build/ros_home}"
+export ROS_DISTRO="${ROS_DISTRO:-kilted}"
 
 _lc_site=""
 for _lc_dir in "${_lc_prefix}"/lib/python3*/site-packages; do
@@ -52,4 +58,14 @@ else
   export PYTHONPATH="${_lc_root}${PYTHONPATH:+:${PYTHONPATH}}"
   export AMENT_PREFIX_PATH="${_lc_venv}"
 fi
-unset _lc_root _lc_venv _lc_prefix _lc_site _lc_dir
+
+# Appended (the venv's ROS core comes first), except the commands: ros2 must win on PATH.
+if [ -x "${_lc_extra}/bin/ros2" ]; then
+  for _lc_dir in "${_lc_extra}"/lib/python3*/site-packages; do
+    [ -d "${_lc_dir}" ] && export PYTHONPATH="${PYTHONPATH}:${_lc_dir}"
+  done
+  export PATH="${_lc_extra}/bin:${PATH}"
+  export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+${LD_LIBRARY_PATH}:}${_lc_extra}/lib"
+  export AMENT_PREFIX_PATH="${AMENT_PREFIX_PATH}:${_lc_extra}"
+fi
+unset _lc_root _lc_venv _lc_prefix _lc_extra _lc_site _lc_dir

@@ -16,8 +16,9 @@
 
 Network safety: every process gets ``ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST`` and a domain
 id locked machine-wide with the same lock files as ``conftest.DomainIdPool``. Importing this
-module also points ``FASTDDS_DEFAULT_PROFILES_FILE`` of the test process at the shipped
-shared-memory profile (pytest imports it at collection, before any participant exists).
+module also points the test process's Fast DDS profile variable (the one this ROS 2 reads,
+``logocap_ros.ros.fastdds_profile``) at the shipped shared-memory profile (pytest imports it
+at collection, before any participant exists).
 """
 
 import contextlib
@@ -32,9 +33,12 @@ import threading
 import time
 from typing import Callable, Dict, Iterator, List, Optional
 
+from logocap_ros.ros.fastdds_profile import variables_to_set_and_unset
+
 ROOT = Path(__file__).resolve().parent.parent
 PROFILE = ROOT / 'config' / 'fastdds_shm.xml'
-os.environ.setdefault('FASTDDS_DEFAULT_PROFILES_FILE', str(PROFILE))
+PROFILE_VAR, OTHER_PROFILE_VAR = variables_to_set_and_unset()
+os.environ.setdefault(PROFILE_VAR, str(PROFILE))
 
 
 @contextlib.contextmanager
@@ -65,9 +69,10 @@ def child_env(domain_id: int, profile: bool = True) -> Dict[str, str]:
     env = dict(os.environ)
     env.update(ROS_DOMAIN_ID=str(domain_id), ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST',
                PYTHONUNBUFFERED='1', OMP_NUM_THREADS='1')
-    env.pop('FASTDDS_DEFAULT_PROFILES_FILE', None)
+    env.pop(PROFILE_VAR, None)
+    env.pop(OTHER_PROFILE_VAR, None)  # with both set, Fast DDS 3 loads the profile twice
     if profile:
-        env['FASTDDS_DEFAULT_PROFILES_FILE'] = str(PROFILE)
+        env[PROFILE_VAR] = str(PROFILE)
     paths = [p for p in env.get('PYTHONPATH', '').split(os.pathsep) if p]
     env['PYTHONPATH'] = os.pathsep.join([str(ROOT)] + [p for p in paths if p != str(ROOT)])
     return env

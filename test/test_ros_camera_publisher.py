@@ -17,11 +17,13 @@
 import itertools
 
 import cv2
-from logocap_ros.ros.camera_publisher import iter_frames, load_camera_info, parse_args
+from logocap_ros.ros.camera_publisher import (DEFAULT_RATE_HZ, encode_compressed, iter_frames,
+                                              load_camera_info, main, parse_args, publish_rate)
+from logocap_ros.ros.image_conversion import compressed_to_bgr
 import numpy as np
 import pytest
 from ros_helpers import camera_command, child_env, private_domain, Proc, TestGraph, wait_until
-from sensor_msgs.msg import CameraInfo, Image
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 pytestmark = pytest.mark.ros
 
@@ -83,14 +85,17 @@ def test_process_publishes_stamped_frames_and_camera_info(tmp_path):
         try:
             got = graph.collect(Image, 'cam/image')
             infos = graph.collect(CameraInfo, 'cam/camera_info')
+            packed = graph.collect(CompressedImage, 'cam/image/compressed')
             camera = Proc(camera_command(str(tmp_path), '--rate', '20', '--loop', '--frame-id',
                                          'cam_optical', '--camera-info',
                                          str(tmp_path / 'c.yaml'), '--qos', 'reliable',
-                                         '--ros-args', '-r', 'image:=cam/image', '-r',
+                                         '--compressed', 'png', '--ros-args', '-r',
+                                         'image:=cam/image', '-r',
+                                         'image/compressed:=cam/image/compressed', '-r',
                                          'camera_info:=cam/camera_info'),
                           child_env(domain_id))
-            assert wait_until(lambda: len(got) >= 4 and infos, 30), camera.output()
-            camera.stop()
+            assert wait_until(lambda: len(got) >= 4 and infos and packed, 30), camera.output()
+            assert camera.stop() == 0, camera.output()
         finally:
             graph.close()
     msgs = [m for _, m in got]
@@ -100,3 +105,46 @@ def test_process_publishes_stamped_frames_and_camera_info(tmp_path):
     first = np.frombuffer(msgs[0].data, np.uint8).reshape(48, 64, 3)
     assert any(np.array_equal(first, image) for image in images)
     assert infos[0][1].header.frame_id == 'cam_optical' and infos[0][1].k[0] == 50.0
+    png = packed[0][1]
+    assert png.format == 'bgr8; png compressed bgr8' and png.header.frame_id == 'cam_optical'
+    assert any(np.array_equal(compressed_to_bgr(png), image) for image in images)
+
+
+@pytest.mark.parametrize('source', ['synthetic:abc', 'synthetic:0x0', 'synthetic:640x',
+                                    'synthetic:64x0', 'synthetic:-5x10', 'synthetic:99999x2'])
+def test_invalid_synthetic_source_is_a_clear_error(source, capsys):
+    with pytest.raises(ValueError, match=r'synthetic:WIDTHxHEIGHT .*synthetic:640x480'):
+        iter_frames(source, loop=False)
+    assert main(['camera_publisher', source]) == 1  # before ROS starts: no node, one line
+    lines = capsys.readouterr().err.strip().splitlines()
+    expected = f"[camera_publisher] error: invalid source '{source}'"
+    assert len(lines) == 1 and lines[0].startswith(expected), lines
+
+
+def test_video_plays_at_its_own_frame_rate_unless_rate_is_given(tmp_path):
+    video = tmp_path / 'v25.avi'
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*'MJPG'), 25, (64, 48))
+    for image in frames(tmp_path, 2):
+        writer.write(image)
+    writer.release()
+    assert parse_args([str(video)]).rate == 'auto'
+    assert publish_rate('auto', str(video))[0] == pytest.approx(25.0)
+    assert publish_rate(parse_args([str(video), '--rate', '5']).rate, str(video))[0] == 5.0
+    assert publish_rate('auto', str(tmp_path / 'f0.png'))[0] == DEFAULT_RATE_HZ
+    assert publish_rate('auto', 'synthetic:32x16')[0] == DEFAULT_RATE_HZ
+    for bad in ('0', '-3', 'fast', 'nan'):
+        with pytest.raises(SystemExit):
+            parse_args(['x', '--rate', bad])
+
+
+def test_compressed_encoding_round_trip():
+    image = np.random.default_rng(1).integers(0, 256, (48, 64, 3), np.uint8)
+    fmt, data = encode_compressed(image, 'png')
+    assert fmt == 'bgr8; png compressed bgr8'
+    decoded = compressed_to_bgr(CompressedImage(format=fmt, data=data))
+    assert np.array_equal(decoded, image)
+    fmt, data = encode_compressed(np.full((48, 64, 3), 100, np.uint8), 'jpeg')
+    decoded = compressed_to_bgr(CompressedImage(format=fmt, data=data))
+    assert fmt.startswith('bgr8; jpeg') and np.abs(decoded.astype(int) - 100).max() <= 2
+    with pytest.raises(SystemExit):
+        parse_args(['x', '--compressed', 'tiff'])

@@ -46,7 +46,7 @@ def graph():
     with private_domain() as domain_id:
         node = Proc(node_command(weights='random', input_size=64, flip_test=False,
                                  max_people=5, pose_threshold=0.0, keypoint_threshold=0.0,
-                                 no_image_warn_s=2.0), child_env(domain_id))
+                                 no_image_warn_s=2.0, tracking=False), child_env(domain_id))
         g = TestGraph(domain_id)
         try:
             assert node.wait_for('active: listening on /image', 120), node.output()

@@ -19,7 +19,8 @@ meaningless but real. What proves the integration is consistency: for every join
 published ``poses`` message, its 3D status and position must equal what the depth image that
 the node paired with the frame (received here too, found by ``depth_header.stamp``) gives at
 that joint's 2D position, back-projected through the published camera_info; and the markers
-must be those 3D points, in metres, in the depth frame.
+must be those 3D points, in metres, in the depth frame. With vision_msgs on the path the node
+also publishes ``detections_3d``, which must be built from those 3D points.
 """
 
 import os
@@ -41,6 +42,11 @@ try:
     HAVE_MESSAGE_FILTERS = True
 except ImportError:
     HAVE_MESSAGE_FILTERS = False
+try:
+    from vision_msgs.msg import Detection3DArray
+    HAVE_VISION_MSGS = True
+except ImportError:
+    HAVE_VISION_MSGS = False
 
 FRAME_TIMEOUT = 90.0
 WINDOW = 5
@@ -61,12 +67,15 @@ def graph():
         node = Proc(node_command(weights='random', input_size=64, flip_test=False, max_people=5,
                                  pose_threshold=0.0, keypoint_threshold=KEYPOINT_THRESHOLD,
                                  use_depth=True, depth_occlusion_m=50.0, depth_window_px=WINDOW,
-                                 no_image_warn_s=0.0), child_env(domain_id))
+                                 no_image_warn_s=0.0, publish_detections=HAVE_VISION_MSGS),
+                    child_env(domain_id))
         g = TestGraph(domain_id)
         try:
             assert node.wait_for('active: listening on /image', 180), node.output()
             g.proc, g.domain_id = node, domain_id
             g.poses = g.collect(PersonPoseArray, 'poses')
+            g.detections_3d = (g.collect(Detection3DArray, 'detections_3d')
+                               if HAVE_VISION_MSGS else [])
             g.markers = g.collect(MarkerArray, 'markers')
             g.diag = g.collect(DiagnosticArray, '/diagnostics')
             g.depth = g.collect(Image, 'depth/image_raw', image_qos('best_effort'))
@@ -166,7 +175,9 @@ def test_3d_is_consistent_with_the_depth_at_the_2d_joints(graph):
                 statuses.add(status)
                 checked += 1
     assert checked >= 3 * 17 and Keypoint3D.VALID in statuses, (checked, statuses)
-    assert int(_diag(graph).get('depth.frames_3d', 0)) >= 3
+    # /diagnostics comes once a second: wait for one sent after those frames
+    assert wait_until(lambda: int(_diag(graph).get('depth.frames_3d', 0)) >= 3, 10), \
+        _diag(graph)
 
 
 def _markers_3d(g):
@@ -210,6 +221,31 @@ def test_depth_beyond_slop_is_2d_only_with_the_reason(graph):
         camera.stop()
     assert all(len(p.keypoints_3d) == 0 for m in _poses(graph, 'cam_late') for p in m.people)
     assert 'publishing 2D only: nearest depth image is ' in graph.proc.output()
+
+
+def test_detections_3d_are_built_from_the_3d_of_poses(graph):
+    if not HAVE_VISION_MSGS:
+        pytest.skip('vision_msgs is not on PYTHONPATH (source scripts/env.sh with '
+                    'build/ros2_extra, or install ros-<distro>-vision-msgs)')
+    poses = {_ns(m.depth_header.stamp): m for m in _poses(graph, 'cam_rgb')
+             if m.depth_header.frame_id}
+    matched = 0
+    for _, dets in graph.detections_3d:
+        assert dets.header.frame_id == 'cam_depth'  # the depth header of poses
+        msg = poses.get(_ns(dets.header.stamp))
+        if msg is None:
+            continue
+        valid = [np.array([(k.position.x, k.position.y, k.position.z) for k in p.keypoints_3d
+                           if k.status == Keypoint3D.VALID]) for p in msg.people]
+        people = [(p, v) for p, v in zip(msg.people, valid) if len(v)]
+        assert len(dets.detections) == len(people)
+        for det, (person, points) in zip(dets.detections, people):
+            assert det.id == (str(person.track_id) if person.track_id >= 0 else '')
+            centre = det.bbox.center.position
+            np.testing.assert_allclose([centre.x, centre.y, centre.z],
+                                       (points.min(axis=0) + points.max(axis=0)) / 2, atol=1e-6)
+        matched += 1
+    assert matched >= 1, 'no detections_3d matched a poses message with 3D'
 
 
 def test_missing_message_filters_fails_configure_with_one_line(tmp_path):

@@ -14,9 +14,9 @@
 
 """Parameter table, config validation, defaults YAML, and the launch file's structure.
 
-``launch``/``launch_ros`` are not installable here, so the launch file is executed against
-recording stand-ins of their classes: that checks its arguments, remappings, parameters,
-conditions and file references, not the real launch system.
+The launch file is executed here against recording stand-ins of the ``launch``/``launch_ros``
+classes (which PyPI lacks): that checks its arguments, remappings, parameters, conditions and
+file references even without the real launch system; test_ros_launch*.py run it for real.
 """
 
 import importlib.util
@@ -25,6 +25,7 @@ import sys
 import types
 
 from logocap_ros.ros.estimator_loader import parse_weights, resolve_device, StartupError
+from logocap_ros.ros.fastdds_profile import variables_to_set_and_unset
 from logocap_ros.ros.parameters import declare_parameters, NodeConfig, PARAMETERS, read_config
 import pytest
 import rclpy
@@ -105,7 +106,8 @@ class _Recorder:
 def _load_launch_with_stubs(monkeypatch):
     names = {
         'launch': ['LaunchDescription'],
-        'launch.actions': ['DeclareLaunchArgument', 'SetEnvironmentVariable'],
+        'launch.actions': ['DeclareLaunchArgument', 'SetEnvironmentVariable',
+                           'UnsetEnvironmentVariable'],
         'launch.conditions': ['IfCondition'],
         'launch.substitutions': ['LaunchConfiguration', 'PathJoinSubstitution',
                                  'PythonExpression'],
@@ -130,8 +132,9 @@ def test_launch_file_structure(monkeypatch):
     declared = {e.args[0] for e in entities if type(e).__name__ == 'DeclareLaunchArgument'}
     assert {'camera_topic', 'weights', 'backend', 'device', 'namespace', 'params_file', 'rviz',
             'play', 'fastdds_profile'} <= declared
-    env = [e.args[0] for e in entities if type(e).__name__ == 'SetEnvironmentVariable']
-    assert env == ['FASTDDS_DEFAULT_PROFILES_FILE', 'FASTRTPS_DEFAULT_PROFILES_FILE']
+    env = [(type(e).__name__, e.args[0]) for e in entities if 'Environment' in type(e).__name__]
+    use, drop = variables_to_set_and_unset()  # exactly the one this ROS 2 reads
+    assert env == [('SetEnvironmentVariable', use), ('UnsetEnvironmentVariable', drop)]
     nodes = {e.kwargs['executable']: e.kwargs for e in entities if type(e).__name__ == 'Node'}
     assert set(nodes) == {'logocap_node', 'camera_publisher', 'rviz2'}
     main = nodes['logocap_node']

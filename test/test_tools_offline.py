@@ -148,7 +148,7 @@ def test_csv_format_and_every(tmp_path):
     assert _run([_images_folder(tmp_path), '--out', out, '--format', 'csv',
                  '--every', '2']) == 0
     lines = (out / 'poses.csv').read_text().splitlines()
-    assert lines[0].split(',') == CSV_COLUMNS and len(CSV_COLUMNS) == 9 + 51
+    assert lines[0].split(',') == CSV_COLUMNS and len(CSV_COLUMNS) == 10 + 51
     rows = [line.split(',') for line in lines[1:]]
     assert [r[0] for r in rows] == ['0', '2', '4']  # frames 0, 2, 4; none has level 40
     assert rows[1][2] == 'img_02.png' and rows[1][1] == ''
@@ -180,7 +180,7 @@ def test_video_with_every_and_vis(tmp_path):
 def test_bag_gets_poses_topic_with_source_headers(tmp_path, storage, compressed):
     bag = _bag(tmp_path, storage, compressed)
     out = tmp_path / 'out'
-    assert _run([bag, '--out', out, '--every', '2']) == 0
+    assert _run([bag, '--out', out, '--every', '2', '--no-track']) == 0
     out_bag = out / f'{bag.name}_poses'
     suffix = '.mcap' if storage == StoragePlugin.MCAP else '.db3'
     assert any(p.suffix == suffix for p in out_bag.iterdir())

@@ -127,6 +127,9 @@ def test_bag_with_depth_gets_3d_in_json_and_output_bag(tmp_path, storage):
     assert np.isnan(kp3[0].position.z)
     assert poses[NO_DEPTH_FRAME].people[0].keypoints_3d == []
     assert poses[NO_DEPTH_FRAME].depth_header.frame_id == ''
+    ids = [frame['people'][0]['track_id'] for frame in doc['frames']]  # tracking is on
+    assert ids == [p.people[0].track_id for p in poses] and ids[0] == -1 and ids[-1] >= 0
+    assert len(poses[-1].people[0].keypoints_3d) == 17  # a track id and 3D together
 
 
 def test_csv_gets_3d_columns(tmp_path):
@@ -140,6 +143,8 @@ def test_csv_gets_3d_columns(tmp_path):
     assert float(rows[0][col('left_shoulder_Z')]) == pytest.approx(2.5)
     assert rows[0][col('nose_X')] == '' and rows[0][col('nose_status3d')] == str(NO_DEPTH)
     assert rows[NO_DEPTH_FRAME][col('left_shoulder_Z')] == ''
+    assert col('track_id') < col('nose_X') and rows[0][col('track_id')] == '-1'
+    assert int(rows[-1][col('track_id')]) >= 0 and rows[-1][col('left_shoulder_Z')] != ''
 
 
 def test_no_depth_flag_and_explicit_topics(tmp_path, capsys):

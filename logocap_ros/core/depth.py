@@ -143,7 +143,7 @@ def lift_keypoints(keypoints: np.ndarray, depth: np.ndarray, camera: CameraModel
     :raises ValueError: depth, camera and colour image sizes differ, or depth is not 2D.
     """
     depth = np.asarray(depth)
-    _check_sizes(depth, camera, image_size)
+    check_sizes(depth, camera, image_size)
     kps = np.asarray(keypoints, dtype=np.float32).reshape(-1, 17, 3)
     flat = kps.reshape(-1, 3)
     z = _window_median(depth, flat[:, :2], config.window_px)
@@ -163,8 +163,15 @@ def lift_keypoints(keypoints: np.ndarray, depth: np.ndarray, camera: CameraModel
     return points.reshape(-1, 17, 3), status.reshape(-1, 17)
 
 
-def _check_sizes(depth: np.ndarray, camera: CameraModel,
-                 image_size: Optional[Tuple[int, int]]) -> None:
+def check_sizes(depth: np.ndarray, camera: CameraModel,
+                image_size: Optional[Tuple[int, int]] = None) -> None:
+    """Check that a depth image, its camera model and the colour image have one size.
+
+    :param depth: ``(H, W)`` depth image.
+    :param camera: the depth image's camera model (must be ``W`` x ``H``).
+    :param image_size: ``(height, width)`` of the colour image, or None to skip that check.
+    :raises ValueError: not 2D, or the sizes differ (the message names the usual fix).
+    """
     if depth.ndim != 2:
         raise ValueError(f'depth image must be 2D (H, W), got shape {depth.shape}')
     height, width = depth.shape

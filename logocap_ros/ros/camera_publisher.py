@@ -14,32 +14,48 @@
 
 """``camera_publisher``: a camera stand-in publishing a video, image folder or image.
 
-Publishes ``sensor_msgs/Image`` on ``image`` (remappable) at a fixed rate, stamped with the
-publish time and the given ``frame_id``, and optionally ``sensor_msgs/CameraInfo`` on
-``camera_info`` from a camera_calibration YAML file. ``synthetic:WxH`` generates moving test
-frames without any file. Example::
+Publishes ``sensor_msgs/Image`` on ``image`` (remappable), stamped with the publish time and
+the given ``frame_id``; with ``--compressed jpeg|png`` also ``sensor_msgs/CompressedImage`` on
+``image/compressed`` (image_transport's naming), and optionally ``sensor_msgs/CameraInfo`` on
+``camera_info`` from a camera_calibration YAML file. A video plays at its own frame rate
+unless ``--rate`` says otherwise; images and ``synthetic:WxH`` (moving test frames, no file)
+at 10 Hz. Example::
 
-    camera_publisher video.mp4 --rate 15 --loop --frame-id camera --ros-args -r image:=/cam/image
+    camera_publisher video.mp4 --loop --frame-id camera --ros-args -r image:=/cam/image
 """
 
 import argparse
 import itertools
 from pathlib import Path
+import re
 import sys
-from typing import Iterator, List, Optional
+from typing import Any, Iterator, List, Optional, Tuple, Union
 
 import cv2
 from logocap_ros.ros.camera_depth import add_depth_arguments, DepthPublisher
 from logocap_ros.ros.image_conversion import bgr_to_image_msg
 from logocap_ros.ros.qos import image_qos
+from logocap_ros.ros.shutdown import ExitRequest, init_ros, spin_until_exit
 import numpy as np
 import rclpy
-from rclpy.executors import ExternalShutdownException
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.utilities import remove_ros_args
-from sensor_msgs.msg import CameraInfo, Image
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
+#: Frames per second for images, folders and synthetic frames (and videos without a rate).
+DEFAULT_RATE_HZ = 10.0
+#: Largest side of a synthetic frame [px].
+MAX_SYNTHETIC_SIDE = 16384
+#: Video frame rates outside (0, this] are treated as unknown [Hz].
+MAX_VIDEO_RATE_HZ = 1000.0
+#: ``--compressed`` choice -> (OpenCV file extension, ``CompressedImage.format``); the format
+#: strings follow compressed_image_transport.
+COMPRESSED_FORMATS = {
+    'jpeg': ('.jpg', 'bgr8; jpeg compressed bgr8'),
+    'png': ('.png', 'bgr8; png compressed bgr8'),
+}
 
 
 def iter_frames(source: str, loop: bool) -> Iterator[np.ndarray]:
@@ -48,8 +64,7 @@ def iter_frames(source: str, loop: bool) -> Iterator[np.ndarray]:
     :raises ValueError: when the source cannot be read (says what was expected).
     """
     if source.startswith('synthetic:'):
-        width, height = (int(v) for v in source.split(':', 1)[1].lower().split('x'))
-        return _synthetic(width, height)
+        return _synthetic(*parse_synthetic(source))
     path = Path(source)
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
@@ -62,6 +77,59 @@ def iter_frames(source: str, loop: bool) -> Iterator[np.ndarray]:
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return _images([path], True)
     return _video(path, loop)
+
+
+def parse_synthetic(source: str) -> Tuple[int, int]:
+    """Return ``(width, height)`` [px] of a ``synthetic:WIDTHxHEIGHT`` source.
+
+    :raises ValueError: unless both are integers in [1, MAX_SYNTHETIC_SIDE].
+    """
+    spec = source.split(':', 1)[1]
+    match = re.fullmatch(r'\s*(\d+)\s*[xX]\s*(\d+)\s*', spec)
+    example = 'expected synthetic:WIDTHxHEIGHT in pixels, e.g. synthetic:640x480'
+    if match is None:
+        raise ValueError(f"invalid source '{source}': {example}")
+    width, height = int(match.group(1)), int(match.group(2))
+    if not (1 <= width <= MAX_SYNTHETIC_SIDE and 1 <= height <= MAX_SYNTHETIC_SIDE):
+        raise ValueError(f"invalid source '{source}': width and height must be in "
+                         f'[1, {MAX_SYNTHETIC_SIDE}]; {example}')
+    return width, height
+
+
+def source_rate(source: str) -> Optional[float]:
+    """Return the frame rate [Hz] stored in a video file, or None (not a video, or unknown)."""
+    path = Path(source)
+    if source.startswith('synthetic:') or not path.is_file() or \
+            path.suffix.lower() in IMAGE_SUFFIXES:
+        return None
+    capture = cv2.VideoCapture(str(path))
+    try:
+        fps = float(capture.get(cv2.CAP_PROP_FPS)) if capture.isOpened() else 0.0
+    finally:
+        capture.release()
+    return fps if 0.0 < fps <= MAX_VIDEO_RATE_HZ else None
+
+
+def publish_rate(requested: Union[str, float], source: str) -> Tuple[float, str]:
+    """Return the publishing rate [Hz] and where it comes from, for ``--rate`` ``requested``.
+
+    ``auto`` means the video's own frame rate, else :data:`DEFAULT_RATE_HZ`.
+    """
+    if requested != 'auto':
+        return float(requested), '--rate'
+    fps = source_rate(source)
+    if fps is not None:
+        return fps, "the video's frame rate"
+    return DEFAULT_RATE_HZ, 'default'
+
+
+def encode_compressed(frame: np.ndarray, fmt: str) -> Tuple[str, bytes]:
+    """Encode a BGR frame as ``fmt`` (``jpeg`` or ``png``); return (format string, bytes)."""
+    suffix, format_string = COMPRESSED_FORMATS[fmt]
+    ok, data = cv2.imencode(suffix, frame)
+    if not ok:
+        raise ValueError(f'OpenCV could not encode a {frame.shape} frame as {fmt}')
+    return format_string, data.tobytes()
 
 
 def _images(files: List[Path], loop: bool) -> Iterator[np.ndarray]:
@@ -118,24 +186,36 @@ def load_camera_info(path: str) -> CameraInfo:
 class CameraPublisher(Node):
     """Publishes frames from :func:`iter_frames` at ``rate`` Hz."""
 
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(self, args: argparse.Namespace, frames: Iterator[np.ndarray]) -> None:
         super().__init__('camera_publisher')
-        self._frames = iter_frames(args.source, args.loop)
+        self._frames = frames
         self._frame_id = args.frame_id
         self._remaining = args.count if args.count > 0 else None
         self._info = load_camera_info(args.camera_info) if args.camera_info else None
+        self._compressed = None if args.compressed == 'none' else args.compressed
         self._image_pub = self.create_publisher(Image, 'image', image_qos(args.qos))
+        self._compressed_pub = (
+            self.create_publisher(CompressedImage, 'image/compressed', image_qos(args.qos))
+            if self._compressed else None)
         self._info_pub = (self.create_publisher(CameraInfo, 'camera_info', image_qos(args.qos))
                           if self._info is not None else None)
         self._wait = args.wait_for_subscriber
         self._depth = DepthPublisher(self, args, self._info) if args.depth else None
         self.done = False
-        self.create_timer(1.0 / args.rate, self._tick)
-        self.get_logger().info(f'publishing {args.source} on {self._image_pub.topic_name} at '
-                               f'{args.rate} Hz ({args.qos})')
+        rate, origin = publish_rate(args.rate, args.source)
+        self.create_timer(1.0 / rate, self._tick)
+        topics = self._image_pub.topic_name + (
+            f' and {self._compressed_pub.topic_name} ({self._compressed})'
+            if self._compressed_pub else '')
+        self.get_logger().info(f'publishing {args.source} on {topics} at {rate:g} Hz '
+                               f'({origin}, {args.qos})')
+
+    def _subscribed(self) -> bool:
+        pubs = [self._image_pub, self._compressed_pub]
+        return any(p is not None and p.get_subscription_count() > 0 for p in pubs)
 
     def _tick(self) -> None:
-        if self.done or (self._wait and self._image_pub.get_subscription_count() == 0):
+        if self.done or (self._wait and not self._subscribed()):
             return
         self._wait = False
         frame = next(self._frames, None)
@@ -146,6 +226,10 @@ class CameraPublisher(Node):
         msg.header.stamp = self.get_clock().now().to_msg()
         msg.header.frame_id = self._frame_id
         self._image_pub.publish(msg)
+        if self._compressed_pub is not None:
+            fmt, data = encode_compressed(frame, self._compressed)
+            self._compressed_pub.publish(CompressedImage(header=msg.header, format=fmt,
+                                                         data=data))
         if self._info_pub is not None:
             self._info.header = msg.header
             self._info_pub.publish(self._info)
@@ -155,14 +239,31 @@ class CameraPublisher(Node):
             self._remaining -= 1
 
 
+def _rate(text: str) -> Union[str, float]:
+    if text == 'auto':
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = float('nan')
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be 'auto' or frames per second > 0, not {text!r}")
+    return value
+
+
 def parse_args(argv: List[str]) -> argparse.Namespace:
     """Parse the command line (ROS arguments already removed)."""
     parser = argparse.ArgumentParser(prog='camera_publisher', description=__doc__.split('\n')[0])
     parser.add_argument('source', help='video file, image folder, image file or synthetic:WxH')
-    parser.add_argument('--rate', type=float, default=10.0, help='frames per second (10)')
+    parser.add_argument('--rate', type=_rate, default='auto',
+                        help="frames per second; 'auto' (default): a video's own frame rate, "
+                        f'{DEFAULT_RATE_HZ:g} for images and synthetic frames')
     parser.add_argument('--frame-id', default='camera', help='header.frame_id (camera)')
     parser.add_argument('--camera-info', help='camera_calibration YAML to publish on '
                         'camera_info')
+    parser.add_argument('--compressed', choices=('none', *COMPRESSED_FORMATS), default='none',
+                        help='also publish sensor_msgs/CompressedImage in this format on '
+                        'image/compressed (none)')
     parser.add_argument('--qos', choices=('best_effort', 'reliable'), default='best_effort',
                         help='reliability (best_effort, like camera drivers)')
     parser.add_argument('--loop', action='store_true', help='restart at the end')
@@ -171,28 +272,37 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     parser.add_argument('--wait-for-subscriber', action='store_true',
                         help='start publishing once a subscriber is matched')
     add_depth_arguments(parser)
-    args = parser.parse_args(argv)
-    if args.rate <= 0:
-        parser.error('--rate must be > 0')
-    return args
+    return parser.parse_args(argv)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Run the publisher until the source ends (without --loop) or Ctrl-C."""
+    """Run the publisher until the source ends (without --loop), SIGINT or SIGTERM.
+
+    A bad source exits 1 with one line before ROS is started; a signal exits 0 after an
+    orderly cleanup (:mod:`logocap_ros.ros.shutdown`).
+    """
     argv = sys.argv if argv is None else argv
     args = parse_args(remove_ros_args(argv)[1:])
-    rclpy.init(args=argv)
-    node = None
     try:
-        node = CameraPublisher(args)
-        while rclpy.ok() and not node.done:
-            rclpy.spin_once(node, timeout_sec=0.1)
+        frames = iter_frames(args.source, args.loop)
+    except (ValueError, OSError) as exc:
+        print(f'[camera_publisher] error: {exc}', file=sys.stderr)
+        return 1
+    exit_request = ExitRequest().install()
+    init_ros(argv)
+    node: Any = None
+    try:
+        node = CameraPublisher(args, frames)
+        executor = SingleThreadedExecutor()
+        executor.add_node(node)
+        spin_until_exit(executor, exit_request, done=lambda: node.done)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except (ValueError, OSError, KeyError) as exc:
         print(f'[camera_publisher] error: {exc}', file=sys.stderr)
         return 1
     finally:
+        exit_request.stopping()
         if node is not None:
             node.destroy_node()
         rclpy.try_shutdown()

@@ -42,7 +42,7 @@ import time
 from typing import Any, Callable, Deque, Dict, Optional, Tuple
 
 from logocap_ros.core.camera_model import CameraModel
-from logocap_ros.core.depth import depth_from_buffer, lift_keypoints, LiftConfig
+from logocap_ros.core.depth import check_sizes, depth_from_buffer, lift_keypoints, LiftConfig
 from logocap_ros.ros.estimator_loader import StartupError
 from logocap_ros.ros.markers_3d import skeleton_markers_3d
 from logocap_ros.ros.parameters import NodeConfig
@@ -213,6 +213,27 @@ class Lifted:
         return skeleton_markers_3d(self.points, self.status, self.header, track_ids)
 
 
+@dataclass
+class DepthFrame:
+    """The depth synchronised with one colour frame, ready to lift any keypoints of it.
+
+    :param depth: ``(H, W)`` uint16 millimetres or float32 metres (a view on the message).
+    :param camera: the depth image's camera model.
+    :param header: the depth image's header (frame and stamp of the 3D points).
+    :param config: lifting parameters.
+    """
+
+    depth: np.ndarray
+    camera: CameraModel
+    header: Any
+    config: LiftConfig
+
+    def lift(self, keypoints: np.ndarray) -> Lifted:
+        """Lift ``(N, 17, 3)`` colour-image keypoints (x, y [px], score) to 3D."""
+        points, status = lift_keypoints(keypoints, self.depth, self.camera, self.config)
+        return Lifted(points, status, self.header)
+
+
 def markers_3d_or_clear(lifted: Optional[Lifted], header: Any, track_ids: Any = None) -> Any:
     """Return the 3D markers of a frame, or only a ``DELETEALL`` when it has no 3D.
 
@@ -266,13 +287,12 @@ class DepthInput:
         """Reserve the depth of the frame the worker starts on (see :meth:`DepthPairs.claim`)."""
         self.pairs.claim(stamp_ns(header.stamp))
 
-    def lift(self, header: Any, image_size: Tuple[int, int], result: Any,
-             cfg: NodeConfig) -> Optional[Lifted]:
-        """Lift ``result`` with the depth synchronised to ``header``; None = 2D only (logged).
+    def take(self, header: Any, image_size: Tuple[int, int],
+             cfg: NodeConfig) -> Optional[DepthFrame]:
+        """Return the depth synchronised to ``header``, or None = 2D only (reason logged).
 
         :param header: the colour image's header.
-        :param image_size: ``(height, width)`` of the colour image.
-        :param result: the frame's ``PoseResult`` (keypoints in colour pixels).
+        :param image_size: ``(height, width)`` of the colour image (must equal the depth's).
         :param cfg: the current configuration (thresholds may change at run time).
         """
         stamp = stamp_ns(header.stamp)
@@ -283,14 +303,25 @@ class DepthInput:
         try:
             camera = camera_model_from_info(info, cfg.depth_rectified)
             depth = depth_from_msg(depth_msg)
-            points, status = lift_keypoints(result.keypoints, depth, camera, lift_config(cfg),
-                                            image_size=image_size)
+            check_sizes(depth, camera, image_size)
         except ValueError as exc:
             return self._missing(str(exc))
         with self._lock:
             self.frames_3d += 1
             self.missing_reason = ''
-        return Lifted(points, status, depth_msg.header)
+        return DepthFrame(depth, camera, depth_msg.header, lift_config(cfg))
+
+    def lift(self, header: Any, image_size: Tuple[int, int], result: Any,
+             cfg: NodeConfig) -> Optional[Lifted]:
+        """Lift ``result`` with the depth synchronised to ``header``; None = 2D only (logged).
+
+        :param header: the colour image's header.
+        :param image_size: ``(height, width)`` of the colour image.
+        :param result: the frame's ``PoseResult`` (keypoints in colour pixels).
+        :param cfg: the current configuration.
+        """
+        frame = self.take(header, image_size, cfg)
+        return frame.lift(result.keypoints) if frame is not None else None
 
     def diagnostic_values(self) -> Dict[str, Any]:
         """Return the ``depth.*`` key/values for ``/diagnostics``."""

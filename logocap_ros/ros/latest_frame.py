@@ -15,6 +15,7 @@
 """A one-slot mailbox that keeps only the newest frame, and the worker thread draining it."""
 
 import threading
+import time
 from typing import Any, Callable, Optional
 
 
@@ -75,23 +76,47 @@ class FrameWorker:
         self._process = process
         self._on_error = on_error
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._finished = threading.Event()
 
     def start(self) -> None:
         """Start the thread."""
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Close the slot and join the thread (waits for the frame in progress)."""
+        """Close the slot and wait up to ``timeout`` s for the thread (the frame in progress).
+
+        A ``KeyboardInterrupt`` during the wait (a second Ctrl-C) is held back until the thread
+        has finished, then re-raised: the caller never goes on while the thread still runs.
+        (``Thread.join`` is not used: on Python 3.11 an interrupted join marks the thread as
+        stopped while it still runs.)
+        """
         self.slot.close()
-        if self._thread.is_alive() and threading.current_thread() is not self._thread:
-            self._thread.join(timeout)
+        if self._thread.ident is None or threading.current_thread() is self._thread:
+            return
+        deadline = time.monotonic() + timeout
+        interrupted: Optional[BaseException] = None
+        while not self._finished.is_set() and time.monotonic() < deadline:
+            try:
+                self._finished.wait(max(0.0, deadline - time.monotonic()))
+            except KeyboardInterrupt as exc:
+                interrupted = exc
+        if interrupted is not None:
+            raise interrupted
+
+    @property
+    def running(self) -> bool:
+        """Return True from :meth:`start` until the thread has left its loop."""
+        return self._thread.ident is not None and not self._finished.is_set()
 
     def _run(self) -> None:
-        while not self.slot.closed:
-            item = self.slot.get(timeout=0.5)
-            if item is None:
-                continue
-            try:
-                self._process(item)
-            except Exception as exc:  # noqa: BLE001 - a bad frame must not end the loop
-                self._on_error(exc)
+        try:
+            while not self.slot.closed:
+                item = self.slot.get(timeout=0.5)
+                if item is None:
+                    continue
+                try:
+                    self._process(item)
+                except Exception as exc:  # noqa: BLE001 - a bad frame must not end the loop
+                    self._on_error(exc)
+        finally:
+            self._finished.set()

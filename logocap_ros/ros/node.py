@@ -31,13 +31,15 @@ from typing import Any, List, Optional
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from logocap_ros.msg import PersonPoseArray, SkeletonInfo
-from logocap_ros.ros import conversions, qos
+from logocap_ros.ros import conversions, interop, qos
 from logocap_ros.ros.depth_input import DepthInput, import_message_filters, markers_3d_or_clear
 from logocap_ros.ros.estimator_loader import (load_estimator, LoadedEstimator, release,
                                               StartupError)
 from logocap_ros.ros.image_conversion import bgr_to_image_msg, compressed_to_bgr, image_to_bgr
 from logocap_ros.ros.latest_frame import FrameWorker
 from logocap_ros.ros.parameters import declare_parameters, DYNAMIC, NodeConfig, read_config
+from logocap_ros.ros.people import PeopleFilter, stamp_seconds
+from logocap_ros.ros.shutdown import ExitRequest, init_ros, spin_until_exit
 from logocap_ros.ros.stats import NodeStats, RateLimitedLog
 from logocap_ros.tools.draw import draw_poses
 from rcl_interfaces.msg import SetParametersResult
@@ -67,6 +69,8 @@ class LogocapNode(LifecycleNode):
         self._timers: List[Any] = []
         self._warned_qos: set = set()
         self._depth: Optional[DepthInput] = None  # 3D input (use_depth), made on activate
+        self._people = PeopleFilter(self.cfg)  # tracking + smoothing (ros/people.py)
+        self._interop: Optional[interop.InteropOutputs] = None  # vision_msgs / REP-155
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
     # ----------------------------------------------------------------- lifecycle callbacks
@@ -74,6 +78,7 @@ class LogocapNode(LifecycleNode):
         """Read and validate parameters, load the model, create the publishers."""
         try:
             self.cfg = read_config(self._param).validate()
+            interop.require_packages(self.cfg)
             if self.cfg.use_depth:
                 import_message_filters()  # fail early, naming the package to install
             self._loaded = load_estimator(self.cfg)
@@ -81,6 +86,7 @@ class LogocapNode(LifecycleNode):
             self.startup_error = str(exc)
             self.get_logger().error(f'cannot configure: {exc}')
             return TransitionCallbackReturn.FAILURE
+        self._people.configure(self.cfg)
         if self._loaded.untrained:
             self.get_logger().warning('weights:=random - UNTRAINED demo weights, the poses are '
                                       'meaningless; pass weights:=<checkpoint> for real use')
@@ -115,6 +121,9 @@ class LogocapNode(LifecycleNode):
         """Unsubscribe, stop the worker, release the model and the CUDA cache."""
         self._stop_processing()
         self._release_model()
+        self._people.reset()
+        if self._interop is not None:
+            self._interop.reset()
         return TransitionCallbackReturn.SUCCESS
 
     def on_cleanup(self, state: State) -> TransitionCallbackReturn:
@@ -122,7 +131,11 @@ class LogocapNode(LifecycleNode):
         for pub in self._pubs.values():
             self.destroy_publisher(pub)
         self._pubs = {}
+        if self._interop is not None:
+            self._interop.destroy()
+            self._interop = None
         self._release_model()
+        self._people.reset()
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state: State) -> TransitionCallbackReturn:
@@ -143,12 +156,16 @@ class LogocapNode(LifecycleNode):
         out = qos.output_qos()
         self._pubs = {
             'poses': self.create_publisher(PersonPoseArray, 'poses', out),
+            'poses_raw': self.create_publisher(PersonPoseArray, 'poses_raw', out),
             'markers': self.create_publisher(MarkerArray, 'markers', out),
             'annotated': self.create_publisher(Image, 'image_annotated', out),
             'info': self.create_publisher(SkeletonInfo, 'skeleton_info', qos.latched_qos()),
             'diag': self.create_publisher(DiagnosticArray, '/diagnostics', 10),
         }
         self._publish_skeleton_info()
+        self._interop = interop.InteropOutputs(self, self.cfg, out)
+        for line in self._interop.describe():
+            self.get_logger().info(f'publishing {line}')
 
     def _publish_skeleton_info(self) -> None:
         if 'info' in self._pubs and self._loaded is not None:
@@ -178,6 +195,7 @@ class LogocapNode(LifecycleNode):
         except (ValueError, TypeError) as exc:
             return SetParametersResult(successful=False, reason=str(exc))
         self.cfg = new_cfg
+        self._people.configure(new_cfg)
         self.get_logger().info(f'parameters changed: {changes}')
         if {'pose_threshold', 'keypoint_threshold'} & changes.keys():
             self._publish_skeleton_info()
@@ -209,26 +227,37 @@ class LogocapNode(LifecycleNode):
         if not keep.all():
             result = type(result)(result.keypoints[keep], result.scores[keep],
                                   result.image_size, result.timings)
-        depth = self._depth
-        lifted = depth.lift(msg.header, image.shape[:2], result, cfg) if depth else None
-        self._publish_outputs(msg.header, image, result, cfg, lifted)
+        self._publish_outputs(msg.header, image, result, cfg)
         self.stats.on_processed(self._age(msg.header.stamp), time.perf_counter() - started)
 
-    def _publish_outputs(self, header: Any, image: Any, result: Any, cfg: NodeConfig,
-                         lifted: Any = None) -> None:
+    def _publish_outputs(self, header: Any, image: Any, result: Any, cfg: NodeConfig) -> None:
+        people = self._people.update(result, stamp_seconds(
+            header.stamp, self.get_clock().now().nanoseconds * 1e-9))
+        result, ids = people.result, people.track_ids
+        # 3D (use_depth): lifted from the 2D of poses (smoothed with smoothing:=true)
+        depth = self._depth.take(header, image.shape[:2], cfg) if self._depth else None
+        lifted = depth.lift(result.keypoints) if depth else None
         extra_3d = lifted.pose_array_kwargs() if lifted is not None else {}
-        self._pubs['poses'].publish(conversions.result_to_pose_array(result, header, **extra_3d))
+        poses = conversions.result_to_pose_array(result, header, ids, **extra_3d)
+        self._pubs['poses'].publish(poses)
+        if self._interop is not None:  # REP-155 bodies follow the tracker's live ids
+            self._interop.update(poses, self._people.live_ids)
+        if people.smoothed and self._pubs['poses_raw'].get_subscription_count() > 0:
+            raw_3d = depth.lift(people.raw.keypoints).pose_array_kwargs() if depth else {}
+            self._pubs['poses_raw'].publish(
+                conversions.result_to_pose_array(people.raw, header, ids, **raw_3d))
         markers = self._pubs['markers']
         if cfg.publish_markers and markers.get_subscription_count() > 0 and cfg.use_depth:
-            markers.publish(markers_3d_or_clear(lifted, header))
+            markers.publish(markers_3d_or_clear(lifted, header, ids))
         elif cfg.publish_markers and markers.get_subscription_count() > 0:
             style = conversions.MarkerStyle(metres_per_pixel=cfg.marker_scale,
                                             plane_z=cfg.marker_z,
                                             keypoint_threshold=cfg.keypoint_threshold)
-            markers.publish(conversions.result_to_markers(result, header, style))
+            markers.publish(conversions.result_to_markers(result, header, style, ids))
         annotated = self._pubs['annotated']
         if cfg.publish_annotated_image and annotated.get_subscription_count() > 0:
-            colors = [conversions.person_color_bgr(i) for i in range(len(result))]
+            colors = [conversions.person_color_bgr(i if ids is None or ids[i] < 0 else ids[i])
+                      for i in range(len(result))]
             drawn = draw_poses(image, result, keypoint_threshold=cfg.keypoint_threshold,
                                colors=colors)
             annotated.publish(bgr_to_image_msg(drawn, header, Image))
@@ -292,9 +321,15 @@ class LogocapNode(LifecycleNode):
 
 
 def main(args: Optional[List[str]] = None) -> int:
-    """Run the node; return the process exit code (non-zero on startup errors)."""
+    """Run the node; return the process exit code (non-zero on startup errors).
+
+    SIGINT/SIGTERM end the process with code 0 after an orderly cleanup (the inference thread
+    stops before the ROS context goes away); repeated signals during the cleanup are ignored
+    (:mod:`logocap_ros.ros.shutdown`).
+    """
+    exit_request = ExitRequest().install()
     try:
-        rclpy.init(args=args)
+        init_ros(args)
     except Exception as exc:  # noqa: BLE001 - rcl reports unparsable arguments this way
         print(f'[{NODE_NAME}] invalid command line: {exc}', file=sys.stderr)
         return 2
@@ -305,13 +340,14 @@ def main(args: Optional[List[str]] = None) -> int:
             return 1
         executor = SingleThreadedExecutor()
         executor.add_node(node)
-        executor.spin()
+        spin_until_exit(executor, exit_request)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except (ValueError, rclpy.exceptions.ParameterException) as exc:
         print(f'[{NODE_NAME}] invalid parameter: {exc}', file=sys.stderr)
         return 2
     finally:
+        exit_request.stopping()
         if node is not None:
             node.on_shutdown(None)
             node.destroy_node()

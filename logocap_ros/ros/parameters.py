@@ -29,6 +29,9 @@ PRECISIONS = ('fp32', 'fp16')
 TRANSPORTS = ('raw', 'compressed')
 RELIABILITIES = ('best_effort', 'reliable')
 _DEVICE_RE = re.compile(r'^(auto|cpu|cuda(:\d+)?)$')
+# standard interfaces (ros/interop.py): ROS name tokens start with a letter
+_TOPIC_PREFIX_RE = re.compile(r'^/?[A-Za-z][A-Za-z0-9_]*(/[A-Za-z][A-Za-z0-9_]*)*$')
+_BODY_ID_PREFIX_RE = re.compile(r'^([A-Za-z][A-Za-z0-9_]*)?$')
 
 
 class ParamSpec(NamedTuple):
@@ -95,6 +98,39 @@ PARAMETERS: Dict[str, ParamSpec] = {
     'depth_rectified': ParamSpec(False, 'the colour and depth images are rectified '
                                  '(image_rect): back-project with camera_info P, no '
                                  'distortion', True),
+    # -- tracking and smoothing (logocap_ros/ros/people.py) --
+    'tracking': ParamSpec(True, 'give people stable ids across frames (PersonPose.track_id; -1 '
+                          'while a track is tentative or when off)', False),
+    'track_min_hits': ParamSpec(3, 'frames in a row a person must be matched before the track '
+                                'gets an id', False, (1, 100, 1)),
+    'track_max_age': ParamSpec(30, 'frames a person may go unseen (hidden) and keep the id',
+                               False, (0, 1000, 1)),
+    'track_match_threshold': ParamSpec(0.3, 'smallest similarity (0.6 OKS + 0.4 box IoU, '
+                                       'motion-predicted) to continue a track', False,
+                                       (0.01, 1.0, 0.0)),
+    'smoothing': ParamSpec(False, 'One-Euro smoothing of joint positions per track: poses, '
+                           'markers and image_annotated carry smoothed keypoints, poses_raw '
+                           'the model output', False),
+    'smoothing_min_cutoff': ParamSpec(1.0, 'One-Euro cutoff [Hz] of a still joint (lower = '
+                                      'smoother, more lag)', False, (0.001, 100.0, 0.0)),
+    'smoothing_beta': ParamSpec(0.02, 'One-Euro speed coefficient [1/px] (higher = less lag '
+                                'on fast motion)', False, (0.0, 10.0, 0.0)),
+    'smoothing_d_cutoff': ParamSpec(1.0, 'One-Euro cutoff [Hz] of the joint speed estimate',
+                                    False, (0.001, 100.0, 0.0)),
+    # --- standard interfaces: vision_msgs and REP-155 (ROS4HRI), see ros/interop.py
+    'publish_detections': ParamSpec(False, 'publish vision_msgs/Detection2DArray on '
+                                    '"detections" (and Detection3DArray on "detections_3d" '
+                                    'with 3D keypoints), built only while someone subscribes; '
+                                    'needs the vision_msgs package', True),
+    'hri_enable': ParamSpec(False, 'publish REP-155 (ROS4HRI) bodies of confirmed tracks: '
+                            '<hri_prefix>/bodies/tracked, .../<body id>/skeleton2d and /roi; '
+                            'needs the hri_msgs package', True),
+    'hri_prefix': ParamSpec('/humans', 'topic prefix of the REP-155 bodies; give each camera '
+                            'its own (e.g. /humans_front), or a relative one under a node '
+                            'namespace', True),
+    'hri_body_id_prefix': ParamSpec('', 'body id = this + track id (front_ -> front_3); '
+                                    'empty = 4 random letters + "_" per configure, unique '
+                                    'across cameras and restarts', True),
 }
 
 #: Parameters that may change while the node runs.
@@ -131,6 +167,19 @@ class NodeConfig:
     depth_window_px: int = 5
     depth_occlusion_m: float = 0.5
     depth_rectified: bool = False
+    # -- tracking and smoothing --
+    tracking: bool = True
+    track_min_hits: int = 3
+    track_max_age: int = 30
+    track_match_threshold: float = 0.3
+    smoothing: bool = False
+    smoothing_min_cutoff: float = 1.0
+    smoothing_beta: float = 0.02
+    smoothing_d_cutoff: float = 1.0
+    publish_detections: bool = False
+    hri_enable: bool = False
+    hri_prefix: str = '/humans'
+    hri_body_id_prefix: str = ''
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> 'NodeConfig':
@@ -168,6 +217,12 @@ def _check(name: str, value: Any) -> Optional[str]:
     if name == 'weights' and not str(value).strip():
         return ('weights is empty; pass weights:=<checkpoint path>, w32, w48, or random '
                 '(untrained, for demos)')
+    if name == 'hri_prefix' and not _TOPIC_PREFIX_RE.match(str(value)):
+        return (f"hri_prefix:='{value}' is invalid; use a topic namespace such as /humans or "
+                '/humans_front (letters, digits, _ and /; each part starts with a letter)')
+    if name == 'hri_body_id_prefix' and not _BODY_ID_PREFIX_RE.match(str(value)):
+        return (f"hri_body_id_prefix:='{value}' is invalid; use letters, digits and _, "
+                'starting with a letter (e.g. front_), or empty for a random one')
     limits = PARAMETERS[name].limits
     if limits is not None:
         low, high, step = limits

@@ -81,12 +81,13 @@ def logocap_typestore(msg_dir: Optional[Path] = None):
     return typestore
 
 
-def poses_message(typestore, result, header, frame_3d=None) -> Any:
+def poses_message(typestore, result, header, track_ids=None, frame_3d=None) -> Any:
     """Build a ``logocap_ros/msg/PersonPoseArray`` (rosbags object) from a ``PoseResult``.
 
     :param typestore: from :func:`logocap_typestore`.
     :param result: ``PoseResult`` in original-image pixels.
     :param header: the source image's ``std_msgs/msg/Header`` (copied as is).
+    :param track_ids: ``(N,)`` track ids, or None for ``NO_TRACK``.
     :param frame_3d: the frame's ``bag_depth.Frame3D`` (fills ``keypoints_3d`` and
         ``depth_header``), or None.
     """
@@ -96,7 +97,8 @@ def poses_message(typestore, result, header, frame_3d=None) -> Any:
     people = []
     for i, (kps, score, box) in enumerate(zip(result.keypoints, result.scores, result.boxes)):
         people.append(person_t(
-            track_id=person_t.NO_TRACK, score=float(score),
+            track_id=person_t.NO_TRACK if track_ids is None else int(track_ids[i]),
+            score=float(score),
             bbox=box_t(x_min=float(box[0]), y_min=float(box[1]), x_max=float(box[2]),
                        y_max=float(box[3])),
             keypoints=[kp_t(x=float(x), y=float(y), score=float(s)) for x, y, s in kps],
@@ -255,9 +257,10 @@ class BagCopyWriter:
         """Copy one original message unchanged."""
         self.writer.write(self._map[conn.id], timestamp, raw)
 
-    def write_poses(self, timestamp: int, result, header, frame_3d=None) -> None:
+    def write_poses(self, timestamp: int, result, header, track_ids=None,
+                    frame_3d=None) -> None:
         """Write the ``PersonPoseArray`` of one image at the image's bag timestamp."""
-        msg = poses_message(self.source.typestore, result, header, frame_3d)
+        msg = poses_message(self.source.typestore, result, header, track_ids, frame_3d)
         self.writer.write(self._poses, timestamp,
                           self.source.typestore.serialize_cdr(msg, POSES_TYPE))
 

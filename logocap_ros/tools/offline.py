@@ -18,12 +18,18 @@
 Outputs (in ``--out``, default ``./<input name>_logocap``), all created in a hidden staging
 folder that is renamed into place only when the whole run succeeded:
 
-* ``poses.json`` or ``poses.csv`` (see :mod:`logocap_ros.tools.pose_records`);
+* ``poses.json`` or ``poses.csv`` (see :mod:`logocap_ros.tools.pose_records`), with a
+  ``track_id`` per person (stable across frames; ``--no-track`` turns tracking off);
 * with ``--vis``: ``annotated.mp4`` (video and bag input) or ``annotated/`` (image folder);
 * for a bag: ``<bag name>_poses/``, a new rosbag2 (same storage format) with every original
-  message plus ``logocap_ros/msg/PersonPoseArray`` on ``/poses`` carrying the image headers.
+  message plus ``logocap_ros/msg/PersonPoseArray`` on ``/poses`` carrying the image headers
+  and track ids.
 * for a bag with a registered depth image + camera_info: 3D joints in all of the above (see
   :mod:`logocap_ros.tools.bag_depth`).
+
+Tracking uses :class:`logocap_ros.core.tracking.PoseTracker` with its default parameters and
+the frame times: the image stamps of a bag, the video position, or ``index / 10 fps`` for an
+image folder.
 
 Examples::
 
@@ -33,17 +39,19 @@ Examples::
 """
 
 import argparse
+from dataclasses import asdict
 import functools
 from pathlib import Path
 import sys
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Tuple
 
+from logocap_ros.core.tracking import PoseTracker
 from logocap_ros.tools.bag_depth import add_depth_args, open_bag_depth, record_3d
 from logocap_ros.tools.cli_common import add_model_args, build_estimator, run_reporting_errors
 from logocap_ros.tools.fileutil import staging_dir
 from logocap_ros.tools.pose_records import frame_record, write_poses
 from logocap_ros.tools.progress import progress_bar
-from logocap_ros.tools.sinks import make_sink
+from logocap_ros.tools.sinks import DEFAULT_FPS, make_sink
 from logocap_ros.tools.sources import detect_kind, ImageFolderSource, InputError, VideoSource
 
 
@@ -65,7 +73,7 @@ def process(input_path: Path, estimator: Callable, out_dir: Path, *, fmt: str = 
             vis: bool = False, topic: Optional[str] = None, every: int = 1,
             overwrite: bool = False, show_progress: bool = True,
             meta: Optional[dict] = None, opened: Optional[tuple] = None,
-            depth=None) -> Path:
+            track: bool = True, depth=None) -> Path:
     """Run ``estimator`` over an input and write all outputs to ``out_dir`` atomically.
 
     :param input_path: video file, image folder, or rosbag2 (folder or ``.mcap``/``.db3``).
@@ -77,6 +85,7 @@ def process(input_path: Path, estimator: Callable, out_dir: Path, *, fmt: str = 
     :param every: process every N-th frame (a bag keeps all messages regardless).
     :param opened: ``(kind, source)`` from :func:`open_source` if already opened (it is
         closed here either way).
+    :param track: give people track ids across frames (else every ``track_id`` is -1).
     :param depth: a ``BagDepth`` for 3D (bag input only), or None for 2D.
     :return: ``out_dir``.
     :raises InputError: bad input; nothing is left in ``out_dir`` then.
@@ -88,11 +97,14 @@ def process(input_path: Path, estimator: Callable, out_dir: Path, *, fmt: str = 
             raise ValueError(f'--every must be >= 1, not {every}')
         if fmt not in ('json', 'csv'):
             raise ValueError(f"format must be 'json' or 'csv', not {fmt!r}")
+        tracker = PoseTracker() if track else None
+        meta['tracking'] = asdict(tracker.config) if tracker else False
         with staging_dir(out_dir, overwrite) as tmp:
             sink = make_sink(kind, tmp, source, every) if vis else None
+            step = FrameStep(estimator, sink, tracker, getattr(source, 'fps', None))
             runner = functools.partial(_run_bag, depth=depth) if kind == 'bag' else _run_frames
             try:
-                records = runner(source, estimator, tmp, sink, every, show_progress, meta)
+                records = runner(source, step, tmp, every, show_progress, meta)
             finally:
                 if sink is not None:
                     sink.close()
@@ -111,29 +123,49 @@ def close_source(source) -> None:
         close()
 
 
-def _estimate(estimator: Callable, frame, records: List[dict], sink):
-    result = estimator(frame.image, color='bgr')
-    records.append(frame_record(frame.index, frame.stamp_ns, frame.name, result))
-    if sink is not None:
-        sink.add(frame, result)
-    return result
+class FrameStep:
+    """The work on one frame: estimate, track, record, draw.
+
+    :param estimator: ``estimator(image_bgr, color='bgr') -> PoseResult``.
+    :param sink: where annotated frames go, or None.
+    :param tracker: a :class:`PoseTracker`, or None for no track ids.
+    :param fps: frame rate used for the time of frames without a stamp (image folders).
+    """
+
+    def __init__(self, estimator: Callable, sink, tracker: Optional[PoseTracker],
+                 fps: Optional[float] = None) -> None:
+        self.estimator, self.sink, self.tracker = estimator, sink, tracker
+        self.fps = fps or DEFAULT_FPS
+        self.records: List[dict] = []
+
+    def __call__(self, frame) -> Tuple[object, Optional[object]]:
+        """Process ``frame``; return ``(PoseResult, track ids or None)``."""
+        result = self.estimator(frame.image, color='bgr')
+        ids = None
+        if self.tracker is not None:
+            stamp_s = (frame.index / self.fps if frame.stamp_ns is None
+                       else frame.stamp_ns * 1e-9)
+            ids = self.tracker.update(result.keypoints, result.scores, result.boxes, stamp_s)
+        self.records.append(frame_record(frame.index, frame.stamp_ns, frame.name, result,
+                                         track_ids=ids))
+        if self.sink is not None:
+            self.sink.add(frame, result, ids)
+        return result, ids
 
 
-def _run_frames(source, estimator, tmp: Path, sink, every: int, show_progress: bool,
+def _run_frames(source, step: FrameStep, tmp: Path, every: int, show_progress: bool,
                 meta: dict) -> List[dict]:
-    records: List[dict] = []
     total = -(-len(source) // every) if len(source) else None
     with progress_bar(total=total, desc='frames', unit='img', enable=show_progress) as bar:
         for frame in source.frames(every):
-            _estimate(estimator, frame, records, sink)
+            step(frame)
             bar.update(1)
-    return records
+    return step.records
 
 
-def _run_bag(source, estimator, tmp: Path, sink, every: int, show_progress: bool,
+def _run_bag(source, step: FrameStep, tmp: Path, every: int, show_progress: bool,
              meta: dict, depth=None) -> List[dict]:
     from logocap_ros.tools.bag_io import BagCopyWriter
-    records: List[dict] = []
     name = source.path.stem if source.path.is_file() else source.path.name
     meta.update(topic=source.topic, output_bag=f'{name}_poses', poses_topic='/poses')
     meta.update(depth.describe() if depth is not None else {})
@@ -143,15 +175,15 @@ def _run_bag(source, estimator, tmp: Path, sink, every: int, show_progress: bool
         for conn, timestamp, raw, frame in source.messages(every):
             out.write_raw(conn, timestamp, raw)
             if frame is not None:
-                result = _estimate(estimator, frame, records, sink)
+                result, ids = step(frame)
                 frame_3d = None
                 if depth is not None:
                     frame_3d, why = depth.lift(frame.stamp_ns, frame.image.shape[:2],
                                                result.keypoints)
-                    record_3d(records[-1], frame_3d, why)
-                out.write_poses(timestamp, result, frame.header, frame_3d)
+                    record_3d(step.records[-1], frame_3d, why)
+                out.write_poses(timestamp, result, frame.header, ids, frame_3d)
                 bar.update(1)
-    return records
+    return step.records
 
 
 def default_out_dir(input_path: Path) -> Path:
@@ -177,6 +209,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument('--every', type=int, default=1, help='process every N-th frame')
     parser.add_argument('--overwrite', action='store_true', help='replace an existing --out')
     parser.add_argument('--quiet', action='store_true', help='no progress bar')
+    parser.add_argument('--no-track', dest='track', action='store_false',
+                        help='no tracking: every track_id is -1 (default: stable ids across '
+                             'frames)')
     add_depth_args(parser)
     return parser
 
@@ -211,7 +246,7 @@ def _run(args: argparse.Namespace, estimator: Optional[Callable]) -> int:
     try:
         process(args.input, estimator, out, fmt=args.format, vis=args.vis, topic=args.topic,
                 every=args.every, overwrite=args.overwrite, show_progress=not args.quiet,
-                meta=meta, opened=opened, depth=depth)
+                meta=meta, opened=opened, track=args.track, depth=depth)
     finally:
         close_source(depth)
     print(f'wrote {out}')

@@ -16,13 +16,20 @@
 """Where annotated frames go: a video file or a folder of images (``logocap-offline --vis``)."""
 
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional, Sequence
 
 import cv2
-from logocap_ros.tools.draw import draw_poses
+from logocap_ros.tools.draw import draw_poses, person_color
 from logocap_ros.tools.sources import Frame, InputError
 
 DEFAULT_FPS = 10.0
+
+
+def track_colors(count: int, track_ids: Optional[Sequence[int]]) -> List[tuple]:
+    """BGR colour per person: by track id, else (tentative or no tracking) by index."""
+    if track_ids is None:
+        return [person_color(i) for i in range(count)]
+    return [person_color(int(t) if t >= 0 else i) for i, t in enumerate(track_ids)]
 
 
 class VideoSink:
@@ -50,9 +57,9 @@ class VideoSink:
                 path.unlink()
         raise InputError('OpenCV cannot write video here (no mp4v or MJPG encoder)')
 
-    def add(self, frame: Frame, result) -> None:
-        """Draw ``result`` on ``frame`` and append it."""
-        image = draw_poses(frame.image, result)
+    def add(self, frame: Frame, result, track_ids: Optional[Sequence[int]] = None) -> None:
+        """Draw ``result`` on ``frame`` (coloured by track id when given) and append it."""
+        image = draw_poses(frame.image, result, colors=track_colors(len(result), track_ids))
         if self.writer is None:
             self._open(image.shape[1], image.shape[0])
         if (image.shape[1], image.shape[0]) != self.size:
@@ -75,10 +82,11 @@ class FolderSink:
         folder.mkdir(parents=True, exist_ok=True)
         self.count = 0
 
-    def add(self, frame: Frame, result) -> None:
+    def add(self, frame: Frame, result, track_ids: Optional[Sequence[int]] = None) -> None:
         """Draw ``result`` on ``frame`` and save it as ``<folder>/<frame.name>``."""
         name = frame.name if Path(frame.name).suffix else f'{frame.name}.png'
-        if not cv2.imwrite(str(self.folder / name), draw_poses(frame.image, result)):
+        drawn = draw_poses(frame.image, result, colors=track_colors(len(result), track_ids))
+        if not cv2.imwrite(str(self.folder / name), drawn):
             raise InputError(f'cannot write annotated image {self.folder / name}')
         self.count += 1
 

@@ -1,0 +1,137 @@
+# Copyright 2026 The logocap_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The node's people over time: one tracker and one One-Euro bank per node (no rclpy).
+
+What the node publishes, per image:
+
+* ``tracking:=true`` (default): ``PersonPose.track_id`` holds the person's track id
+  (-1 while the track is tentative, i.e. for the first ``track_min_hits - 1`` frames).
+* ``smoothing:=true``: ``poses`` and everything drawn from it (``markers``,
+  ``image_annotated``) carry the smoothed joint positions (x, y; joint scores, pose score
+  and the order of people are the model's), and ``poses_raw`` carries the unmodified model
+  output with the same header and track ids. People of tentative tracks are not smoothed.
+  Smoothing follows tracks, so it runs the tracker even with ``tracking:=false`` (then
+  ``track_id`` stays -1).
+* ``smoothing:=false`` (default): ``poses`` is the model output; ``poses_raw`` is silent.
+"""
+
+from dataclasses import dataclass
+import threading
+from typing import Any, FrozenSet, Optional
+
+from logocap_ros.core.result import PoseResult
+from logocap_ros.core.smoothing import OneEuroBank, OneEuroConfig
+from logocap_ros.core.tracking import PoseTracker, TrackerConfig
+from logocap_ros.ros.parameters import NodeConfig
+import numpy as np
+
+
+@dataclass
+class PeopleFrame:
+    """The people of one image after tracking and smoothing.
+
+    :param result: what ``poses`` shows: smoothed keypoints when smoothing is on, else
+        ``raw`` itself.
+    :param raw: the model output, unchanged.
+    :param track_ids: ``(N,)`` int64 ids for ``PersonPose.track_id``, or None when tracking
+        is off (then every ``track_id`` is ``NO_TRACK``).
+    """
+
+    result: PoseResult
+    raw: PoseResult
+    track_ids: Optional[np.ndarray]
+
+    @property
+    def smoothed(self) -> bool:
+        """Return True when ``result`` holds smoothed keypoints (publish ``poses_raw``)."""
+        return self.result is not self.raw
+
+
+def tracker_config(cfg: NodeConfig) -> TrackerConfig:
+    """Return the tracker parameters of a node configuration."""
+    return TrackerConfig(min_hits=cfg.track_min_hits, max_age=cfg.track_max_age,
+                         match_threshold=cfg.track_match_threshold)
+
+
+def smoothing_config(cfg: NodeConfig) -> OneEuroConfig:
+    """Return the One-Euro parameters of a node configuration."""
+    return OneEuroConfig(min_cutoff=cfg.smoothing_min_cutoff, beta=cfg.smoothing_beta,
+                         d_cutoff=cfg.smoothing_d_cutoff)
+
+
+def stamp_seconds(stamp: Any, fallback_s: float) -> float:
+    """Return a ``builtin_interfaces/Time`` in seconds, or ``fallback_s`` when it is zero."""
+    if stamp.sec == 0 and stamp.nanosec == 0:
+        return float(fallback_s)
+    return stamp.sec + stamp.nanosec * 1e-9
+
+
+class PeopleFilter:
+    """Tracker + smoother of one node; thread-safe (parameters change on another thread).
+
+    :param cfg: the node configuration (tracking and smoothing parameters).
+    """
+
+    def __init__(self, cfg: NodeConfig) -> None:
+        self._lock = threading.Lock()
+        self._cfg = cfg
+        self._tracker = PoseTracker(tracker_config(cfg))
+        self._bank = OneEuroBank(smoothing_config(cfg))
+
+    def configure(self, cfg: NodeConfig) -> None:
+        """Apply changed parameters; new tracker parameters restart tracking (ids go on)."""
+        with self._lock:
+            self._cfg = cfg
+            if tracker_config(cfg) != self._tracker.config:
+                self._tracker.reconfigure(tracker_config(cfg))
+                self._bank.reset()
+            self._bank.config = smoothing_config(cfg)
+            if not cfg.smoothing:
+                self._bank.reset()
+            if not (cfg.tracking or cfg.smoothing):
+                self._tracker.reset()
+
+    def reset(self) -> None:
+        """Forget all tracks and filter states (deactivate / cleanup); ids are not reused."""
+        with self._lock:
+            self._tracker.reset()
+            self._bank.reset()
+
+    @property
+    def live_ids(self) -> FrozenSet[int]:
+        """Confirmed track ids not yet removed (empty when tracking is off)."""
+        with self._lock:
+            return self._tracker.live_ids if self._cfg.tracking else frozenset()
+
+    def update(self, result: PoseResult, stamp_s: float) -> PeopleFrame:
+        """Track (and smooth) the people of one image taken at ``stamp_s`` [s]."""
+        with self._lock:
+            cfg = self._cfg
+            if not (cfg.tracking or cfg.smoothing):
+                return PeopleFrame(result, result, None)
+            ids = self._tracker.update(result.keypoints, result.scores, result.boxes, stamp_s)
+            shown = result
+            if cfg.smoothing:
+                shown = self._smooth(result, ids, stamp_s, cfg.keypoint_threshold)
+            return PeopleFrame(shown, result, ids if cfg.tracking else None)
+
+    def _smooth(self, result: PoseResult, ids: np.ndarray, stamp_s: float,
+                keypoint_threshold: float) -> PoseResult:
+        """Smooth x, y of the joints scored >= ``keypoint_threshold`` of confirmed tracks."""
+        keypoints = result.keypoints.copy()
+        valid = keypoints[..., 2] >= keypoint_threshold
+        keypoints[..., :2] = self._bank.smooth_many(ids, keypoints[..., :2], stamp_s, valid)
+        self._bank.prune(self._tracker.live_ids)
+        return PoseResult(keypoints, result.scores, result.image_size, result.timings)
