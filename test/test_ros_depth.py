@@ -352,3 +352,25 @@ def test_camera_model_from_info_message():
     cam = camera_model_from_info(info)
     assert cam.distortion_model == 'equidistant' and (cam.width, cam.height) == (W, H)
     np.testing.assert_allclose(cam.d, CAMERAS['equidistant'][1])
+
+
+@needs_message_filters
+@pytest.mark.parametrize('stale', ['depth', 'colour'])
+def test_stamps_jumping_back_restart_the_synchronisation(stale):
+    """A looping bag or a restarted camera: stamps far in the past of the queued ones."""
+    feed = _Pairs()
+    for k in range(12):                    # 12 sets, one input 1000 s ahead of the others
+        t = 100.0 + k / 30
+        if stale == 'depth':
+            feed.send(t + 1000.0)
+            feed.pairs.add_colour(colour_msg(t))
+        else:
+            feed.send(t)
+            feed.pairs.add_colour(colour_msg(t + 1000.0))
+    for k in range(5):                     # then a consistent stream from an earlier time
+        t = 50.0 + k / 30
+        feed.send(t)
+        feed.pairs.add_colour(colour_msg(t))
+    pair = feed.pairs.take(_ns(50.0 + 4 / 30), timeout=0.0)
+    assert pair is not None and pair[0].header.stamp == header(50.0 + 4 / 30).stamp
+    assert feed.pairs.restarts >= 1

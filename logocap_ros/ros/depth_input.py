@@ -26,7 +26,9 @@ The worker thread *claims* the stamp of the frame it takes from the mailbox (its
 or still to come, is then kept aside, safe from eviction however long the model runs), runs the
 model, then takes the set, waiting at most ``depth_slop`` seconds for a depth image that is
 later than its colour image (no wait when no depth stream is running). Frames dropped by the
-mailbox simply leave their set unused.
+mailbox simply leave their set unused. When the stamps of an input jump back by more than
+:data:`TIME_JUMP_S` (a looping bag, a restarted camera) the synchronizer starts afresh
+(``depth.sync_restarts`` on ``/diagnostics``).
 
 When no set comes, the frame is published in 2D only (``keypoints_3d`` empty, no 3D markers),
 the reason is logged (rate-limited) and shown on ``/diagnostics`` (``depth.missing_reason``):
@@ -39,7 +41,7 @@ from dataclasses import dataclass
 import os
 import threading
 import time
-from typing import Any, Callable, Deque, Dict, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
 from logocap_ros.core.camera_model import CameraModel
 from logocap_ros.core.depth import check_sizes, depth_from_buffer, lift_keypoints, LiftConfig
@@ -55,6 +57,9 @@ INFO_TOPIC = 'depth/camera_info'
 PAIR_CAPACITY = 8
 #: Messages per input the synchronizer keeps while looking for a match.
 SYNC_QUEUE = 10
+#: A stamp this much older than the newest of its input restarts the synchronizer [s] (times
+#: at least ``depth_slop``): a looping bag, a restarted camera or a clock jump.
+TIME_JUMP_S = 1.0
 
 
 def import_message_filters() -> Any:
@@ -107,7 +112,8 @@ class DepthPairs:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.slop = float(slop)
         self._clock = clock
-        self._colour = message_filters.SimpleFilter()
+        self._message_filters = message_filters
+        self._jump_ns = int(max(TIME_JUMP_S, 2 * self.slop) * 1e9)
         self._cond = threading.Condition()
         self._pairs: 'OrderedDict[int, Tuple[Any, Any]]' = OrderedDict()
         self._claimed: Dict[int, Optional[Tuple[Any, Any]]] = {}
@@ -116,15 +122,42 @@ class DepthPairs:
         self._last_depth_time: Optional[float] = None
         self.depth_received = 0
         self.info_received = 0
+        self.restarts = 0
+        self._newest: List[Optional[int]] = [None, None, None]
+        self._start_sync()
         depth_filter.registerCallback(self._on_depth)
         info_filter.registerCallback(self._on_info)
-        self._sync = message_filters.ApproximateTimeSynchronizer(
-            [self._colour, depth_filter, info_filter], SYNC_QUEUE, self.slop)
-        self._sync.registerCallback(self._on_synced)
+
+    def _start_sync(self) -> None:
+        """(Re)create the synchronizer; its inputs are relays this object feeds.
+
+        ``ApproximateTimeSynchronizer`` trims a full queue by dropping its *oldest* stamps, so
+        after stamps jump back (a looping bag, a restarted camera, a stream with an offset
+        stopped for another) the stale newer ones would block every new match for good.
+        """
+        relays = [self._message_filters.SimpleFilter() for _ in range(3)]
+        sync = self._message_filters.ApproximateTimeSynchronizer(relays, SYNC_QUEUE, self.slop)
+        sync.registerCallback(self._on_synced)
+        self._relays, self._sync = relays, sync
+        self._newest = [None, None, None]
+
+    def _offer(self, index: int, msg: Any) -> None:
+        """Pass a message to input ``index`` (colour, depth, info) of the synchronizer."""
+        stamp = stamp_ns(msg.header.stamp)
+        with self._cond:
+            newest = self._newest[index]
+            if newest is not None and newest - stamp > self._jump_ns:
+                self.restarts += 1
+                self._depth_stamps.clear()
+                self._start_sync()
+                newest = None
+            self._newest[index] = stamp if newest is None else max(newest, stamp)
+            relay = self._relays[index]
+        relay.signalMessage(msg)
 
     def add_colour(self, msg: Any) -> None:
         """Offer one colour image to the synchronizer (call for every received image)."""
-        self._colour.signalMessage(msg)
+        self._offer(0, msg)
 
     def claim(self, colour_stamp_ns: int) -> None:
         """Keep the set of this colour stamp (present or to come) aside until :meth:`take`.
@@ -174,12 +207,14 @@ class DepthPairs:
                 'within depth_slop were paired with other colour images)')
 
     def _on_depth(self, msg: Any) -> None:
+        self._offer(1, msg)
         with self._cond:
             self.depth_received += 1
             self._depth_stamps.append(stamp_ns(msg.header.stamp))
             self._last_depth_time = self._clock()
 
     def _on_info(self, msg: Any) -> None:
+        self._offer(2, msg)
         with self._cond:
             self.info_received += 1
             self._info_stamp = stamp_ns(msg.header.stamp)
@@ -330,6 +365,7 @@ class DepthInput:
                     'depth.frames_2d_only': self.frames_2d_only,
                     'depth.depth_images_received': self.pairs.depth_received,
                     'depth.camera_infos_received': self.pairs.info_received,
+                    'depth.sync_restarts': self.pairs.restarts,
                     'depth.missing_reason': self.missing_reason or 'none'}
 
     def warning(self) -> Optional[str]:
