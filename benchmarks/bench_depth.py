@@ -33,7 +33,8 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import cv2
 from logocap_ros.core.camera_model import CameraModel
-from logocap_ros.core.depth import depth_from_buffer, lift_keypoints, LiftConfig
+from logocap_ros.core.depth import depth_from_buffer, lift_keypoints, LiftConfig, VALID
+from logocap_ros.core.smoothing import OneEuroBank, OneEuroConfig
 import numpy as np
 
 SIZES = ((640, 480), (1280, 720))
@@ -95,8 +96,24 @@ def measure(runs: int) -> List[Dict[str, object]]:
                 rows.append({'step': f'lift_keypoints, {name}, {model}', 'size': size,
                              **_t(lambda: lift_keypoints(kps, depth, cam, LiftConfig()),
                                   runs)})
+        points, status = lift_keypoints(kps, mm, camera('plumb_bob', width, height))
+        rows.append({'step': '3D One-Euro smoothing + prune (node, smoothing:=true)',
+                     'size': size, **_t(smoother_3d(points, status), runs)})
         rows.extend(_ros_rows(kps, mm, camera('plumb_bob', width, height), size, runs))
     return rows
+
+
+def smoother_3d(points: np.ndarray, status: np.ndarray) -> Callable[[], object]:
+    """Return one node step of 3D smoothing: the VALID joints of 30 tracks, 30 fps stamps."""
+    bank = OneEuroBank(OneEuroConfig(beta=5.0))
+    ids, valid, frame = np.arange(len(points)), status == VALID, [0]
+
+    def step() -> object:
+        frame[0] += 1
+        out = bank.smooth_many(ids, points, frame[0] / 30.0, valid)
+        bank.prune(ids)
+        return out
+    return step
 
 
 def _t(fn: Callable[[], object], runs: int) -> Dict[str, float]:

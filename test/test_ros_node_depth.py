@@ -20,7 +20,8 @@ published ``poses`` message, its 3D status and position must equal what the dept
 the node paired with the frame (received here too, found by ``depth_header.stamp``) gives at
 that joint's 2D position, back-projected through the published camera_info; and the markers
 must be those 3D points, in metres, in the depth frame. With vision_msgs on the path the node
-also publishes ``detections_3d``, which must be built from those 3D points.
+also publishes ``detections_3d``, which must be built from those 3D points; with
+``smoothing:=true`` (set at run time) ``poses_raw`` must carry the 3D of the model's 2D joints.
 """
 
 import os
@@ -30,6 +31,8 @@ from logocap_ros.msg import Keypoint3D, PersonPoseArray
 from logocap_ros.ros.qos import image_qos
 import numpy as np
 import pytest
+from rcl_interfaces.srv import SetParameters
+from rclpy.parameter import Parameter
 from ros_helpers import (camera_command, child_env, node_command, private_domain, Proc,
                          TestGraph, wait_until)
 from sensor_msgs.msg import CameraInfo, Image
@@ -74,6 +77,7 @@ def graph():
             assert node.wait_for('active: listening on /image', 180), node.output()
             g.proc, g.domain_id = node, domain_id
             g.poses = g.collect(PersonPoseArray, 'poses')
+            g.raw = g.collect(PersonPoseArray, 'poses_raw')
             g.detections_3d = (g.collect(Detection3DArray, 'detections_3d')
                                if HAVE_VISION_MSGS else [])
             g.markers = g.collect(MarkerArray, 'markers')
@@ -246,6 +250,44 @@ def test_detections_3d_are_built_from_the_3d_of_poses(graph):
                                        (points.min(axis=0) + points.max(axis=0)) / 2, atol=1e-6)
         matched += 1
     assert matched >= 1, 'no detections_3d matched a poses message with 3D'
+
+
+def test_smoothing_poses_raw_carries_the_3d_of_the_model_output(graph):
+    client = graph.node.create_client(SetParameters, '/logocap_node/set_parameters')
+    request = SetParameters.Request(
+        parameters=[Parameter('smoothing', value=True).to_parameter_msg()])
+    assert all(r.successful for r in graph.call(client, request).results)
+    camera = _camera(graph, 'cam_smooth', '--depth', 'synthetic', '--depth-frame-id',
+                     'cam_depth')
+    try:
+        assert wait_until(lambda: len([m for _, m in graph.raw
+                                       if m.header.frame_id == 'cam_smooth'
+                                       and m.depth_header.frame_id]) >= 3, FRAME_TIMEOUT), \
+            graph.proc.output()[-3000:]
+    finally:
+        camera.stop()
+    depth_by_stamp = {_ns(m.header.stamp): m for _, m in graph.depth}
+    poses = {_ns(m.header.stamp): m for m in _poses(graph, 'cam_smooth')}
+    info, checked = graph.infos[-1][1], 0
+    for _, raw in graph.raw:
+        depth_msg = depth_by_stamp.get(_ns(raw.depth_header.stamp))
+        msg = poses.get(_ns(raw.header.stamp))
+        if raw.header.frame_id != 'cam_smooth' or depth_msg is None or msg is None:
+            continue
+        assert msg.depth_header == raw.depth_header
+        depth_m = np.frombuffer(depth_msg.data, '<u2').reshape(240, 320) / 1000.0
+        for person_raw, person in zip(raw.people, msg.people):
+            assert person_raw.track_id == person.track_id
+            for kp2, kp3 in zip(person_raw.keypoints, person_raw.keypoints_3d):
+                status, xyz = _expected(depth_m, info, (kp2.x, kp2.y, kp2.score))
+                assert kp3.status == status
+                if status == Keypoint3D.VALID:
+                    np.testing.assert_allclose(
+                        [kp3.position.x, kp3.position.y, kp3.position.z], xyz, atol=1e-4)
+                checked += 1
+            for kp2, kp3 in zip(person.keypoints, person.keypoints_3d):  # 3D of the 2D shown
+                assert kp3.status == _expected(depth_m, info, (kp2.x, kp2.y, kp2.score))[0]
+    assert checked >= 3 * 17
 
 
 def test_missing_message_filters_fails_configure_with_one_line(tmp_path):

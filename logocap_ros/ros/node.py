@@ -234,9 +234,11 @@ class LogocapNode(LifecycleNode):
         people = self._people.update(result, stamp_seconds(
             header.stamp, self.get_clock().now().nanoseconds * 1e-9))
         result, ids = people.result, people.track_ids
-        # 3D (use_depth): lifted from the 2D of poses (smoothed with smoothing:=true)
+        # 3D (use_depth): lifted from the 2D of poses, smoothed in metres with smoothing:=true
         depth = self._depth.take(header, image.shape[:2], cfg) if self._depth else None
         lifted = depth.lift(result.keypoints) if depth else None
+        if lifted is not None:
+            lifted.points = self._people.smooth_3d(people, lifted.points, lifted.status)
         extra_3d = lifted.pose_array_kwargs() if lifted is not None else {}
         poses = conversions.result_to_pose_array(result, header, ids, **extra_3d)
         self._pubs['poses'].publish(poses)

@@ -117,6 +117,10 @@ PARAMETERS: Dict[str, ParamSpec] = {
                                 'on fast motion)', False, (0.0, 10.0, 0.0)),
     'smoothing_d_cutoff': ParamSpec(1.0, 'One-Euro cutoff [Hz] of the joint speed estimate',
                                     False, (0.001, 100.0, 0.0)),
+    'smoothing_beta_3d': ParamSpec(5.0, 'One-Euro speed coefficient of the 3D joints [1/m]: '
+                                   'cutoff rise [Hz] per m/s of joint speed (use_depth with '
+                                   'smoothing; 5 ~ smoothing_beta 0.02 for a 600 px focal '
+                                   'length at 2.4 m)', False, (0.0, 1000.0, 0.0)),
     # --- standard interfaces: vision_msgs and REP-155 (ROS4HRI), see ros/interop.py
     'publish_detections': ParamSpec(False, 'publish vision_msgs/Detection2DArray on '
                                     '"detections" (and Detection3DArray on "detections_3d" '
@@ -176,6 +180,7 @@ class NodeConfig:
     smoothing_min_cutoff: float = 1.0
     smoothing_beta: float = 0.02
     smoothing_d_cutoff: float = 1.0
+    smoothing_beta_3d: float = 5.0
     publish_detections: bool = False
     hri_enable: bool = False
     hri_prefix: str = '/humans'
