@@ -73,8 +73,9 @@ setup(
             'logocap-weights=logocap_ros.tools.weights:main',
             'logocap-eval=logocap_ros.tools.evaluate:main',
             'logocap-offline=logocap_ros.tools.offline:main',
-            'logocap-export-onnx=logocap_ros.backends.export_onnx:main',
-            'logocap-build-engine=logocap_ros.backends.build_engine:main',
+            'logocap-export-onnx=logocap_ros.tools.export_onnx_cli:main',
+            'logocap-build-engine=logocap_ros.tools.build_engine_cli:main',
+            'logocap-cache=logocap_ros.backends.cache_cli:main',
         ],
     },
     classifiers=[

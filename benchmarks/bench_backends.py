@@ -43,8 +43,9 @@ from typing import Dict, List, Optional
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from logocap_ros.backends.base import BackendUnavailable  # noqa: E402
-from logocap_ros.backends.export_onnx import input_hw_for, load_net  # noqa: E402
+from logocap_ros.backends.export_onnx import input_hw_for  # noqa: E402
 from logocap_ros.backends.registry import create_backend  # noqa: E402
+from logocap_ros.tools.export_onnx_cli import resolve_network  # noqa: E402
 import numpy as np  # noqa: E402
 
 DEFAULT_SIZE = {'w32': 512, 'w48': 640}
@@ -201,7 +202,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     print('\n'.join(f'{k}: {v}' for k, v in info.items()), flush=True)
     rows = []
     for arch in args.archs:
-        net, _ = load_net(arch, args.weights)
+        net, _ = resolve_network(arch, args.weights)
         for image_name in args.images:
             for flip in (f == 'on' for f in args.flip):
                 for backend_name, precision in combos(args.device, args.backends):

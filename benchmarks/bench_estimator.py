@@ -28,6 +28,7 @@ import sys
 from typing import Dict, List, Optional
 
 from bench_backends import hardware_info
+from logocap_ros.backends.factory import create_estimator
 from logocap_ros.core.estimator import EstimatorConfig, PoseEstimator
 from logocap_ros.core.preprocessing import letterbox_for
 import numpy as np
@@ -49,7 +50,7 @@ def measure(est: PoseEstimator, image: np.ndarray, runs: int, warmup: int) -> Di
 
 def make_estimator(arch: str, flip: bool, nhwc: bool) -> PoseEstimator:
     """Torch-backend estimator with random weights, in NHWC (default) or NCHW layout."""
-    est = PoseEstimator.random(EstimatorConfig(arch=arch, flip_test=flip, backend='torch'))
+    est = create_estimator('random', EstimatorConfig(arch=arch, flip_test=flip, backend='torch'))
     if not nhwc:
         est.backend.deactivate()
         est.backend.pipeline.channels_last = False

@@ -66,7 +66,7 @@ if not os.path.exists(image):
 PY
 
 echo "demo: running logocap-infer on ${IMAGE}"
-python scripts/logocap-infer --weights "${CKPT}" --arch w32 --device cpu \
+python -m logocap_ros.tools.infer --weights "${CKPT}" --arch w32 --device cpu \
   --input-size 256 --out "${OUT}/results.json" --vis "${OUT}" "${IMAGE}"
 echo "demo: results (drawn image and JSON) are in $(pwd)/${OUT}/"
 ls -l "${OUT}"

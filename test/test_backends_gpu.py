@@ -15,40 +15,43 @@
 
 """GPU parity: TensorRT, ONNX Runtime CUDA and PyTorch CUDA against PyTorch on the CPU.
 
-Every test is marked ``gpu`` (skipped with the reason where no CUDA GPU is visible); the
-TensorRT ones also skip when the ``tensorrt`` package is missing, the ONNX Runtime one when its
-CUDA provider is. Run them all with scripts/gpu_checks.sh. Inputs are small (64x128) and the
-weights are the deterministic random 'B' set, so each test takes seconds once engines exist.
+The checks are the functions of benchmarks/gpu_checks.py (which scripts/gpu_checks.sh runs
+without pytest, on machines that have no pytest); here each is one test. Every test is marked
+``gpu`` (skipped with the reason where no CUDA GPU is visible); a check that needs a missing
+package (TensorRT, ONNX Runtime's CUDA provider) is skipped with that reason. Candidates are
+paired by centre position, as in the CPU parity tests, never compared by index. Inputs are
+small (64x128) and the weights are the deterministic random 'B' set.
 """
 
-import logging
+import importlib.util
+from pathlib import Path
 
-from logocap_ros.backends import export_onnx as ex
-from logocap_ros.backends.registry import create_backend
-import numpy as np
+from logocap_ros.backends.factory import load_network
 import pytest
 
 pytestmark = pytest.mark.gpu
-HW = (64, 128)
+_SPEC = importlib.util.spec_from_file_location(
+    'gpu_checks', Path(__file__).resolve().parent.parent / 'benchmarks' / 'gpu_checks.py')
+checks = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(checks)
 
 
 @pytest.fixture(scope='module')
 def net():
     """Return W32 with the random weights 'B'."""
-    model, _ = ex.load_net('w32', 'random')
-    return model
+    return load_network('w32', 'random')[0]
 
 
 @pytest.fixture(scope='module')
-def image():
+def images():
     """Return a normalised random ``(1, 3, 64, 128)`` image."""
-    return np.random.default_rng(11).standard_normal((1, 3) + HW).astype(np.float32)
+    return checks.random_images(checks.PARITY_HW)
 
 
 @pytest.fixture(scope='module')
-def reference(net, image):
+def reference(net, images):
     """Return PyTorch CPU outputs (unpruned, flip on)."""
-    return ex.run_torch(net, image, True, ['poses', 'scores', 'centers'])
+    return checks.cpu_reference(net, images, True)
 
 
 @pytest.fixture(scope='module')
@@ -57,76 +60,45 @@ def cache_dir(tmp_path_factory):
     return tmp_path_factory.mktemp('gpu_cache')
 
 
-def _agreement(ref, out, joint_tol):
-    """Return (fraction of the reference's people found, fraction of their joints within tol).
-
-    People are paired by centre (see :func:`logocap_ros.backends.export_onnx.compare_outputs`).
-    """
-    diffs = ex.compare_outputs(ref, out, joint_tol)
-    return diffs['found'], 1.0 - diffs.get('joints_moved', 1.0)
-
-
-def test_torch_cuda_fp32_matches_cpu(net, image, reference):
-    with create_backend('torch', net, device='cuda', precision='fp32') as backend:
-        out = backend.infer({'images': image})
-    found, close = _agreement(reference, out, 0.01)
-    assert found >= 0.9 and close >= 0.95, (found, close)
+def _run(check, *args):
+    """Run a check; skip with its reason when it cannot run here."""
+    try:
+        return check(*args)
+    except checks.Unavailable as exc:
+        pytest.skip(str(exc))
 
 
-def test_torch_cuda_fp16_runs_close(net, image, reference):
-    with create_backend('torch', net, device='cuda', precision='fp16') as backend:
-        out = backend.infer({'images': image})
-    assert np.isfinite(out['poses']).all()
-    found, close = _agreement(reference, out, 4.0)
-    assert found >= 0.8 and close >= 0.9, (found, close)
+@pytest.mark.parametrize('precision', ['fp32', 'fp16'])
+def test_torch_cuda_matches_cpu(net, images, reference, precision):
+    _run(checks.check_torch, net, images, reference, 'cuda', precision)
 
 
-def test_onnxruntime_cuda_matches_cpu(net, image, reference, cache_dir):
-    ort = pytest.importorskip('onnxruntime')
-    if 'CUDAExecutionProvider' not in ort.get_available_providers():
-        pytest.skip('onnxruntime has no CUDA provider here (install onnxruntime-gpu)')
-    with create_backend('onnxruntime', net, device='cuda', cache_dir=str(cache_dir)) as b:
-        out = b.infer({'images': image})
-    found, close = _agreement(reference, out, 0.01)
-    assert found >= 0.9 and close >= 0.95, (found, close)
+@pytest.mark.parametrize('precision', ['fp32', 'fp16'])
+def test_cuda_graph_equals_eager(net, images, precision):
+    _run(checks.check_graph_equals_eager, net, images, 'cuda', precision)
 
 
-@pytest.mark.parametrize('precision, joint_tol, min_close', [('fp32', 0.01, 0.95),
-                                                             ('fp16', 4.0, 0.9)])
-def test_tensorrt_matches_torch(net, image, reference, cache_dir, precision, joint_tol,
-                                min_close):
-    pytest.importorskip('tensorrt', reason='tensorrt is not installed (pip install tensorrt)')
-    with create_backend('tensorrt', net, device='cuda', precision=precision,
-                        cache_dir=str(cache_dir)) as backend:
-        out = backend.infer({'images': image})
-        assert backend.input_shape() == (1, 3) + HW
-    assert np.isfinite(out['poses']).all()
-    found, close = _agreement(reference, out, joint_tol)
-    assert found >= 0.8 and close >= min_close, (precision, found, close)
-    if precision == 'fp32':
-        assert found >= 0.9
-        np.testing.assert_allclose(out['scores'][:3], reference['scores'][:3], atol=1e-3)
+def test_no_host_sync_inside_a_frame(net, images):
+    _run(checks.check_no_sync_in_frame, net, images, 'cuda')
 
 
-def test_tensorrt_engine_is_reused_not_rebuilt(net, image, cache_dir, monkeypatch, caplog):
-    pytest.importorskip('tensorrt', reason='tensorrt is not installed (pip install tensorrt)')
-    from logocap_ros.backends import build_engine
-    with create_backend('tensorrt', net, device='cuda', cache_dir=str(cache_dir)) as backend:
-        backend.infer({'images': image})           # builds the fp16 engine if missing
-
-    def no_build(*_a, **_k):
-        raise AssertionError('rebuilt although a valid engine is cached')
-    monkeypatch.setattr(build_engine, 'build_serialized_engine', no_build)
-    caplog.set_level(logging.INFO, 'logocap_ros.backends')
-    with create_backend('tensorrt', net, device='cuda', cache_dir=str(cache_dir)) as backend:
-        backend.infer({'images': image})
-    assert 'using cached TensorRT engine' in caplog.text
+def test_device_preprocessing_matches_opencv():
+    _run(checks.check_device_preprocessing, 'cuda')
 
 
-def test_tensorrt_with_shifted_dynamic_convolution(net, image, reference, tmp_path):
-    pytest.importorskip('tensorrt', reason='tensorrt is not installed (pip install tensorrt)')
-    onnx_path = ex.export_onnx(net, tmp_path / 'shifted.onnx', HW, dynconv='shifted')
-    with create_backend('tensorrt', net, device='cuda', precision='fp32',
-                        onnx_path=str(onnx_path), cache_dir=str(tmp_path)) as backend:
-        out = backend.infer({'images': image})
-    assert _agreement(reference, out, 0.01)[1] >= 0.95
+def test_estimator_on_the_gpu_finds_the_cpu_people(net):
+    _run(checks.check_estimator, net, 'cuda', 'fp32')
+
+
+def test_onnxruntime_cuda_matches_cpu(net, images, reference, cache_dir):
+    _run(checks.check_onnxruntime_cuda, net, images, reference, cache_dir)
+
+
+@pytest.mark.parametrize('precision, dynconv', [('fp32', 'shifted'), ('fp16', 'shifted'),
+                                                ('fp32', 'conv')])
+def test_tensorrt_matches_cpu(net, images, reference, cache_dir, precision, dynconv):
+    _run(checks.check_tensorrt, net, images, reference, cache_dir, precision, dynconv)
+
+
+def test_tensorrt_engine_is_reused_not_rebuilt(net, images, cache_dir):
+    _run(checks.check_tensorrt_reuse, net, images, cache_dir)

@@ -15,19 +15,25 @@
 
 """ONNX export and ONNX Runtime (CPU) parity with PyTorch (CPU), on small inputs.
 
-Two exports of the random-weight ('B') W32 model serve all tests: the export CLI writes one
+Two exports of the random-weight ('B') W32 model serve most tests: the export CLI writes one
 (64x128, flip, the 'shifted' dynamic convolution, with intermediate outputs) and the ONNX Runtime
-backend exports the other lazily into a temporary cache (64x64, no flip, the grouped 'conv').
+backend exports the other at activation into a temporary cache (any input size, no flip, the
+grouped 'conv'), which is then checked at several input sizes.
 Per-candidate outputs are compared on the candidates the post-processing keeps (centre
 confidence >= 0.01), paired by centre position: the zero-confidence tail is a tie in arbitrary
 order that is discarded, and exact ties between centre peaks may resolve differently under
 float rounding (see :func:`logocap_ros.backends.export_onnx.compare_outputs`).
 """
 
+import logging
+
 from logocap_ros.backends import export_onnx as ex
 from logocap_ros.backends.cache import weights_sha256
+from logocap_ros.backends.factory import create_estimator, load_network
 from logocap_ros.backends.registry import create_backend
 from logocap_ros.backends.torch_backend import TorchBackend
+from logocap_ros.core.estimator import EstimatorConfig
+from logocap_ros.tools import export_onnx_cli
 import numpy as np
 import pytest
 
@@ -38,22 +44,41 @@ pytest.importorskip('onnxruntime')
 @pytest.fixture(scope='module')
 def net():
     """W32 with the deterministic random weights 'B'."""
-    model, _ = ex.load_net('w32', 'random')
+    model, _ = load_network('w32', 'random')
     return model
+
+
+class _Records(logging.Handler):
+    """Collects log messages (module-scoped fixtures cannot use ``caplog``)."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
 
 
 @pytest.fixture(scope='module')
 def cli_export(tmp_path_factory, net):
-    """Run ``logocap-export-onnx`` in-process; return (exit code, stdout, model path)."""
+    """Run ``logocap-export-onnx`` in-process; return (exit code, stdout, log, model path)."""
     import contextlib
     import io
     out = tmp_path_factory.mktemp('export') / 'tiny.onnx'
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        rc = ex.main(['--arch', 'w32', '--weights', 'random', '--input-size', '64',
-                      '--image-size', '60x120', '--dynconv', 'shifted', '--debug-outputs',
-                      '--out', str(out)])
-    return rc, buf.getvalue(), out
+    buf, records = io.StringIO(), _Records()
+    logger = logging.getLogger('logocap_ros')
+    level = logger.level
+    logger.addHandler(records)
+    logger.setLevel(logging.INFO)
+    try:
+        with contextlib.redirect_stdout(buf):
+            rc = export_onnx_cli.main(['--arch', 'w32', '--weights', 'random', '--input-size',
+                                       '64', '--image-size', '60x120', '--dynconv', 'shifted',
+                                       '--debug-outputs', '--out', str(out)])
+    finally:
+        logger.removeHandler(records)
+        logger.setLevel(level)
+    return rc, buf.getvalue(), '\n'.join(records.messages), out
 
 
 @pytest.fixture(scope='module')
@@ -65,14 +90,15 @@ def image():
 @pytest.fixture(scope='module')
 def cli_outputs(cli_export, net, image):
     """Return (ONNX Runtime outputs, PyTorch outputs) of the CLI's export on ``image``."""
-    got = ex.run_onnxruntime(cli_export[2], image)
+    got = ex.run_onnxruntime(cli_export[3], image)
     return got, ex.run_torch(net, image, True, list(got))
 
 
 def test_export_cli_writes_checked_model_with_metadata(cli_export, net):
-    rc, stdout, path = cli_export
-    assert rc == 0, stdout
-    assert 'input 64x128' in stdout and 'check passed' in stdout
+    rc, stdout, log, path = cli_export
+    assert rc == 0, log
+    assert 'input 64x128' in log and 'check passed' in log
+    assert stdout == '', 'progress must go to the log, not to stdout'
     meta = ex.read_metadata(path)
     assert meta['logocap_ros.arch'] == 'w32'
     assert meta['logocap_ros.input_hw'] == '64x128'
@@ -124,24 +150,39 @@ def ort_cache(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def ort_backend(net, ort_cache):
-    """ONNX Runtime backend exporting lazily (64x64, no flip) into ``ort_cache``."""
+    """ONNX Runtime backend (no flip) that exports one dynamic-size graph at activation."""
     backend = create_backend('onnxruntime', net, device='cpu', flip_test=False,
-                             cache_dir=str(ort_cache))
+                             cache_dir=str(ort_cache), prepare_hw=[(64, 64)])
+    backend.activate()
     square = np.random.default_rng(5).standard_normal((1, 3, 64, 64)).astype(np.float32)
     out = backend.infer({'images': square})
     return backend, square, out
 
 
-def test_backend_exports_lazily_and_matches_torch(ort_backend, ort_cache, net):
+def test_backend_exports_once_at_activation_and_matches_torch(ort_backend, ort_cache, net):
     backend, square, out = ort_backend
     files = sorted((ort_cache / 'onnx').glob('*.onnx'))
-    assert [f.name.split('-')[:4] for f in files] == [['w32', '64x64', 'noflip', 'opset17']]
+    assert [f.name.split('-')[:4] for f in files] == [['w32', 'dynamic', 'noflip', 'opset17']]
+    assert ex.read_metadata(files[0])['logocap_ros.input_hw'] == 'dynamic'
     assert backend.input_shape() == (1, 3, 64, 64)
     assert set(out) == {'poses', 'scores', 'centers'} and out['poses'].shape == (30, 17, 3)
     with TorchBackend(net, flip_test=False) as torch_backend:
         ref = torch_backend.infer({'images': square})
     diffs = ex.compare_outputs(ref, out)
     assert len(ex._kept(ref)) >= 3
+    assert diffs['found'] >= 0.9 and diffs['scores'] < 1e-4
+    assert diffs['joints_moved'] <= 0.02
+
+
+@pytest.mark.parametrize('hw', [(64, 128), (128, 64), (128, 192)])
+def test_one_dynamic_export_serves_every_input_size(ort_backend, ort_cache, net, hw):
+    backend = ort_backend[0]
+    images = np.random.default_rng(sum(hw)).standard_normal((1, 3) + hw).astype(np.float32)
+    out = backend.infer({'images': images})
+    assert backend.input_shape() == (1, 3) + hw
+    assert len(list((ort_cache / 'onnx').glob('*.onnx'))) == 1, 'exported again'
+    ref = ex.run_torch(net, images, False, ['poses', 'scores', 'centers'])
+    diffs = ex.compare_outputs(ref, out)
     assert diffs['found'] >= 0.9 and diffs['scores'] < 1e-4
     assert diffs['joints_moved'] <= 0.02
 
@@ -157,13 +198,12 @@ def test_cached_export_is_reused(ort_backend, ort_cache, net, monkeypatch):
 
 
 def test_estimator_runs_on_onnxruntime(ort_backend, ort_cache, monkeypatch):
-    from logocap_ros.core.estimator import EstimatorConfig, PoseEstimator
     monkeypatch.setenv('LOGOCAP_CACHE_DIR', str(ort_cache))
     cfg = EstimatorConfig(arch='w32', input_size=64, flip_test=False, backend='onnxruntime')
     img = np.random.default_rng(7).integers(0, 256, (50, 50, 3), dtype=np.uint8)
-    est = PoseEstimator.random(cfg)
-    ref = PoseEstimator.random(EstimatorConfig(arch='w32', input_size=64, flip_test=False,
-                                               backend='torch'))
+    est = create_estimator('random', cfg)
+    ref = create_estimator('random', EstimatorConfig(arch='w32', input_size=64,
+                                                     flip_test=False, backend='torch'))
     res, want = est(img), ref(img)
     assert est.backend.name == 'onnxruntime'
     assert len(list((ort_cache / 'onnx').glob('*.onnx'))) == 1, 'the export was not reused'
@@ -182,13 +222,13 @@ def test_estimator_runs_on_onnxruntime(ort_backend, ort_cache, monkeypatch):
 
 
 def test_fixed_file_rejects_other_sizes_and_flip(cli_export, net, image):
-    backend = create_backend('onnxruntime', net, onnx_path=str(cli_export[2]))
+    backend = create_backend('onnxruntime', net, onnx_path=str(cli_export[3]))
     assert backend.activate().input_shape() == (1, 3, 64, 128)
     assert backend.infer({'images': image})['poses'].shape == (30, 17, 3)
     with pytest.raises(ValueError, match='logocap-export-onnx'):
         backend.infer({'images': np.zeros((1, 3, 64, 64), np.float32)})
     wrong_flip = create_backend('onnxruntime', net, flip_test=False,
-                                onnx_path=str(cli_export[2]))
+                                onnx_path=str(cli_export[3]))
     with pytest.raises(ValueError, match='flip_test'):
         wrong_flip.activate()
 

@@ -109,3 +109,34 @@ def test_physical_cores_is_sane():
     from logocap_ros.backends.onnxruntime_backend import physical_cores
     import os
     assert 1 <= physical_cores() <= (os.cpu_count() or 1)
+
+
+def test_open_backend_starts_it_and_auto_falls_back_on_a_failed_start(net, monkeypatch,
+                                                                      caplog):
+    pytest.importorskip('onnxruntime')
+    from logocap_ros.backends import onnxruntime_backend
+
+    def failing_start(self):
+        raise RuntimeError('simulated export failure:\nline two')
+    monkeypatch.setattr(onnxruntime_backend.OnnxRuntimeBackend, '_activate', failing_start)
+    with caplog.at_level('WARNING', 'logocap_ros.backends'):
+        backend = registry.open_backend('auto', net, device='cpu')
+    assert isinstance(backend, TorchBackend) and backend.is_active
+    assert [r.getMessage() for r in caplog.records] == [
+        "backend 'auto': onnxruntime cannot start here (simulated export failure: line two); "
+        'trying torch']
+    with pytest.raises(BackendUnavailable, match="^backend 'onnxruntime' cannot start on cpu "
+                                                 r'\(fp32\): simulated export failure: line'):
+        registry.open_backend('onnxruntime', net, device='cpu')
+    with pytest.raises(ValueError, match='unknown backend'):
+        registry.open_backend('tflite', net)
+
+
+def test_estimator_config_expected_image_size():
+    from logocap_ros.backends.factory import prepared_input_hw
+    from logocap_ros.core.estimator import EstimatorConfig
+    assert prepared_input_hw(EstimatorConfig()) == [(512, 704)]
+    assert prepared_input_hw(EstimatorConfig(expected_image_hw=(720, 1280))) == [(512, 960)]
+    assert prepared_input_hw(EstimatorConfig(expected_image_hw=None)) == []
+    with pytest.raises(ValueError, match='expected_image_hw'):
+        EstimatorConfig(expected_image_hw=(0, 640)).validate()

@@ -181,7 +181,7 @@ def test_import_without_tensorrt_and_clear_error(monkeypatch):
 
 def test_build_engine_cli_without_tensorrt_fails_in_one_line(tmp_path):
     code = ('import sys; sys.modules["tensorrt"] = None; '
-            'from logocap_ros.backends.build_engine import main; '
+            'from logocap_ros.tools.build_engine_cli import main; '
             f'sys.exit(main(["--onnx", {str(tmp_path / "m.onnx")!r}]))')
     proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
                           timeout=120)
@@ -294,12 +294,22 @@ class _FakeTimingCache:
         return self.data + b'+timing'
 
 
-def _fake_tensorrt_module(parse_ok=True, build_ok=True):
+def _fake_tensorrt_module(parse_ok=True, build_ok=True, version='10.3.0'):
+    """Return a stand-in ``tensorrt`` module; ``version`` 11.x has the 11.x API.
+
+    TensorRT 11 removed ``NetworkDefinitionCreationFlag.EXPLICIT_BATCH`` and the precision
+    builder flags (``BuilderFlag.FP16``, ``PREFER_PRECISION_CONSTRAINTS``); every network is
+    strongly typed (``STRONGLY_TYPED`` is accepted and ignored).
+    """
     import types
-    trt = types.SimpleNamespace(__version__='10.3.0', float32='float32')
-    trt.NetworkDefinitionCreationFlag = _FakeFlags(STRONGLY_TYPED=5)
-    trt.BuilderFlag = _FakeFlags(FP16='FP16', TF32='TF32',
-                                 PREFER_PRECISION_CONSTRAINTS='PREFER')
+    trt = types.SimpleNamespace(__version__=version, float32='float32')
+    if version.startswith('11.'):
+        trt.NetworkDefinitionCreationFlag = _FakeFlags(STRONGLY_TYPED=5)
+        trt.BuilderFlag = _FakeFlags(TF32='TF32')
+    else:
+        trt.NetworkDefinitionCreationFlag = _FakeFlags(STRONGLY_TYPED=5, EXPLICIT_BATCH=0)
+        trt.BuilderFlag = _FakeFlags(FP16='FP16', TF32='TF32',
+                                     PREFER_PRECISION_CONSTRAINTS='PREFER')
     trt.MemoryPoolType = _FakeFlags(WORKSPACE='WS')
     trt.Logger = type('Logger', (), {'WARNING': 2, '__init__': lambda self, level: None})
     built = {}
@@ -368,3 +378,153 @@ def test_build_failures_raise_with_tensorrt_messages(fake_trt, monkeypatch):
     monkeypatch.setattr(build_engine, 'import_tensorrt', lambda: trt)
     with pytest.raises(build_engine.EngineBuildError, match='failed to build'):
         REAL_BUILD(fake_trt[0], 'fp32')
+
+
+@pytest.mark.parametrize('net_dtype, precision', [('fp16', 'fp16'), ('fp32', 'fp32')])
+def test_build_path_with_a_fake_tensorrt_11(fake_trt, tmp_path, monkeypatch, net_dtype,
+                                            precision):
+    """Build with TensorRT 11 (no EXPLICIT_BATCH, no BuilderFlag.FP16): strongly typed."""
+    from logocap_ros.backends.export_onnx import write_metadata
+    onnx_path = fake_trt[0]
+    write_metadata(onnx_path, {'logocap_ros.network_dtype': net_dtype})
+    trt, built = _fake_tensorrt_module(version='11.4.0')
+    monkeypatch.setattr(build_engine, 'import_tensorrt', lambda: trt)
+    plan, info = REAL_BUILD(onnx_path, precision, None, tmp_path / 'timing.cache')
+    assert plan == b'PLAN' and info['strongly_typed'] is True
+    assert built['network'].flags == 1 << 5         # STRONGLY_TYPED only
+    assert built['config'].flags == set()            # no precision flag set
+    assert ('TF32' in built['config'].cleared) is (precision == 'fp32')
+    assert [layer.precision for layer in built['network'].layers] == [None, None, None]
+
+
+def test_tensorrt_11_refuses_a_weakly_typed_fp16_build_with_the_fix(fake_trt, monkeypatch):
+    trt, _ = _fake_tensorrt_module(version='11.0.0')
+    monkeypatch.setattr(build_engine, 'import_tensorrt', lambda: trt)
+    with pytest.raises(build_engine.EngineBuildError, match='--half-network'):
+        REAL_BUILD(fake_trt[0], 'fp16')
+
+
+@pytest.mark.parametrize('strong', [True, False])
+def test_network_flags_of_tensorrt_11(strong):
+    trt = types_namespace(__version__='11.1.0', NetworkDefinitionCreationFlag=_FakeFlags(
+        **({'STRONGLY_TYPED': 5} if strong else {})))
+    assert build_engine._network_flags(trt, False) == 0
+    if strong:
+        assert build_engine._network_flags(trt, True) == 1 << 5
+
+
+def types_namespace(**kwargs):
+    import types
+    return types.SimpleNamespace(**kwargs)
+
+
+# ------------------------------------------------------- engine build at activation, fallback
+class _FakeTrtRuntime:
+    """What TensorRTBackend._activate touches of ``tensorrt`` (builds are faked elsewhere)."""
+
+    __version__ = '10.3.0'
+
+    class Logger:
+        WARNING = 2
+
+        def __init__(self, level):
+            pass
+
+    class Runtime:
+        def __init__(self, logger):
+            pass
+
+
+@pytest.fixture
+def fake_trt_backend(fake_trt, monkeypatch):
+    """Fake CUDA, the TensorRT runtime, the export (records dynconv) and engine loading."""
+    import torch
+    from logocap_ros.backends import export_onnx, tensorrt_backend
+    onnx_path, builds, _ = fake_trt
+    exports, loads = [], []
+
+    def fake_cached_onnx(net, hw, flip_test, **kw):
+        exports.append(dict(kw, hw=hw))
+        return onnx_path
+
+    def fake_load(self, path):
+        loads.append(path)
+        return path
+    monkeypatch.setattr(tensorrt_backend, 'import_tensorrt', lambda: _FakeTrtRuntime)
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    monkeypatch.setattr(torch.cuda, 'Stream', lambda device=None: object())
+    monkeypatch.setattr(torch.cuda, 'empty_cache', lambda: None)
+    monkeypatch.setattr(export_onnx, 'cached_onnx', fake_cached_onnx)
+    monkeypatch.setattr(tensorrt_backend.TensorRTBackend, '_load', fake_load)
+    return builds, exports, loads
+
+
+def test_engine_is_built_at_activation_not_on_the_first_frame(fake_trt_backend, tmp_path):
+    from logocap_ros.backends.registry import open_backend
+    builds, exports, loads = fake_trt_backend
+    backend = open_backend('tensorrt', object(), device='cuda', precision='fp16',
+                           cache_dir=str(tmp_path / 'cache'), prepare_hw=[(64, 128)])
+    assert backend.is_active and builds.calls == 1 and len(loads) == 1
+    assert exports[0]['hw'] == (64, 128)
+    assert exports[0]['dynconv'] == 'shifted', 'TensorRT default: Pad/Slice/Mul/Add form'
+    assert exports[0]['network_dtype'] == 'fp16'
+
+
+def test_conv_dynamic_convolution_is_selectable(fake_trt_backend, tmp_path):
+    from logocap_ros.backends.registry import open_backend
+    _, exports, _ = fake_trt_backend
+    open_backend('tensorrt', object(), device='cuda', dynconv='conv',
+                 cache_dir=str(tmp_path / 'cache'), prepare_hw=[(64, 128)])
+    assert exports[0]['dynconv'] == 'conv'
+
+
+def _failing_build(*_a, **_k):
+    raise build_engine.EngineBuildError(
+        'TensorRT could not parse m.onnx: In node 7 (Conv): kernel weights must be\n'
+        'initializers')
+
+
+def test_explicit_tensorrt_fails_at_start_with_one_line(fake_trt_backend, tmp_path,
+                                                        monkeypatch):
+    from logocap_ros.backends.registry import open_backend
+    monkeypatch.setattr(build_engine, 'build_serialized_engine', _failing_build)
+    with pytest.raises(BackendUnavailable) as info:
+        open_backend('tensorrt', object(), device='cuda', cache_dir=str(tmp_path / 'c'),
+                     prepare_hw=[(64, 128)])
+    text = str(info.value)
+    assert '\n' not in text
+    assert text.startswith("backend 'tensorrt' cannot start on cuda (fp32): TensorRT could "
+                           'not parse m.onnx: In node 7 (Conv)')
+
+
+def test_auto_falls_back_when_the_engine_build_fails(fake_trt_backend, tmp_path, monkeypatch,
+                                                     caplog):
+    from logocap_ros.backends import registry
+    from logocap_ros.backends.base import InferenceBackend
+
+    class Working(InferenceBackend):
+        name = 'onnxruntime'
+
+        def __init__(self, *_a, **_k):
+            super().__init__()
+
+        def _activate(self):
+            pass
+
+        def _deactivate(self):
+            pass
+
+        def _infer(self, images):
+            return {}
+    monkeypatch.setattr(build_engine, 'build_serialized_engine', _failing_build)
+    monkeypatch.setattr(registry, 'auto_candidates', lambda dev: ['tensorrt', 'onnxruntime'])
+    monkeypatch.setitem(registry.BACKENDS, 'onnxruntime', Working)
+    with caplog.at_level(logging.WARNING, 'logocap_ros.backends'):
+        backend = registry.open_backend('auto', object(), device='cuda', prepare_hw=[(64, 128)],
+                                        cache_dir=str(tmp_path / 'c'))
+    assert isinstance(backend, Working) and backend.is_active
+    lines = [r.getMessage() for r in caplog.records if "backend 'auto'" in r.getMessage()]
+    assert len(lines) == 1 and '\n' not in lines[0]
+    assert lines[0].startswith("backend 'auto': tensorrt cannot start here (TensorRT could "
+                               'not parse m.onnx: In node 7 (Conv)')
+    assert lines[0].endswith('trying onnxruntime')

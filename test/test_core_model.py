@@ -16,8 +16,9 @@
 
 from pathlib import Path
 
+from logocap_ros.backends.factory import create_estimator
 from logocap_ros.core import checkpoint, decoding, postprocessing, preprocessing
-from logocap_ros.core.estimator import EstimatorConfig, PoseEstimator
+from logocap_ros.core.estimator import EstimatorConfig
 from logocap_ros.core.model import LogoCapNet
 import numpy as np
 import pytest
@@ -68,9 +69,10 @@ def test_w48_strict_load_and_forward_shapes(w48, tmp_path):
 
 
 def test_loading_the_wrong_architecture_names_the_right_one(w32, w48):
-    with pytest.raises(checkpoint.CheckpointError,
-                       match='looks like LOGO-CAP W48; use --arch w48'):
+    with pytest.raises(checkpoint.CheckpointError, match='looks like LOGO-CAP W48') as info:
         checkpoint.load_into(w32, w48.state_dict())
+    assert info.value.suggested_arch == 'w48'
+    assert '--arch' not in str(info.value)  # the caller names its own option (CLI or node)
 
 
 def test_foreign_state_dict_is_explained(w32):
@@ -94,8 +96,11 @@ def test_corrupt_and_missing_files(tmp_path):
 def test_pickled_code_is_refused(tmp_path):
     path = tmp_path / 'evil.pth'
     torch.save({'x': torch.zeros(1), 'obj': Path('/tmp')}, path)
-    with pytest.raises(checkpoint.CheckpointError):
+    with pytest.raises(checkpoint.CheckpointError) as info:
         checkpoint.load_state_dict(path)
+    # never pass on torch's advice to load with weights_only=False (runs code from the file)
+    assert 'weights_only' not in str(info.value) and 'PosixPath' in str(info.value)
+    assert '\n' not in str(info.value)
 
 
 def test_random_weights_are_deterministic(w32):
@@ -143,6 +148,42 @@ def test_pose_nms_merges_duplicates_and_keeps_distinct():
     assert keep.tolist() == [1, 2]
 
 
+def test_finalize_sorts_people_by_decreasing_score():
+    box = preprocessing.letterbox_for((256, 256), 256)  # identity geometry
+    base = np.zeros((17, 3), np.float32)
+    base[:, 0] = np.linspace(0, 40, 17)
+    base[:, 1] = np.linspace(0, 80, 17)
+    base[:, 2] = 0.5
+    poses = np.stack([base + [60 * i, 0, 0] for i in range(4)])  # four distinct people
+    scores = np.array([0.2, 0.9, 0.5, 0.7], np.float32)
+    centers = np.ones((4, 3), np.float32)
+    kps, out = postprocessing.finalize(poses, scores, centers, box)
+    assert out.tolist() == pytest.approx([0.9, 0.7, 0.5, 0.2])
+    np.testing.assert_allclose(kps[0, :, 0], base[:, 0] + 60, atol=1e-3)
+    kps, out = postprocessing.finalize(poses, scores, centers, box, max_people=2)
+    assert out.tolist() == pytest.approx([0.9, 0.7])
+    _, official = postprocessing.finalize(poses, scores, centers, box, sort=False)
+    assert official.tolist() == pytest.approx([0.2, 0.9, 0.5, 0.7])  # NMS order
+
+
+def test_person_box_uses_scored_joints_and_stays_in_the_image():
+    from logocap_ros.core.result import PoseResult
+    kps = np.zeros((2, 17, 3), np.float32)
+    kps[:, :, 0] = np.linspace(10, 90, 17)
+    kps[:, :, 1] = np.linspace(20, 60, 17)
+    kps[:, :, 2] = 0.5
+    kps[0, 0] = [-500.0, 900.0, 0.0]   # unscored joint far away: not part of the box
+    kps[0, 1] = [5.0, 15.0, -0.1]      # negative score: not part of the box either
+    kps[1, 16] = [130.0, -7.0, 0.4]    # scored joint outside the image: box clipped
+    boxes = PoseResult(kps, [0.5, 0.5], (100, 120)).boxes
+    np.testing.assert_allclose(boxes[0], [20.0, 25.0, 90.0, 60.0])
+    np.testing.assert_allclose(boxes[1], [10.0, 0.0, 119.0, 57.5])
+    none_scored = kps[:1].copy()
+    none_scored[..., 2] = 0.0
+    box = PoseResult(none_scored, [0.0], (100, 120)).boxes[0]
+    assert 0 <= box[0] <= box[2] <= 119 and 0 <= box[1] <= box[3] <= 99
+
+
 def test_config_validation():
     for bad in ({'arch': 'w40'}, {'input_size': 100}, {'precision': 'int4'},
                 {'max_people': 0}):
@@ -153,7 +194,7 @@ def test_config_validation():
 
 @pytest.fixture(scope='module')
 def small_estimator():
-    return PoseEstimator.random(EstimatorConfig(input_size=128, backend='torch'))
+    return create_estimator('random', EstimatorConfig(input_size=128, backend='torch'))
 
 
 def test_estimator_api_and_colour_order(small_estimator):

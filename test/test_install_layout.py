@@ -32,14 +32,20 @@ EXECUTABLES = {
     'logocap_node': 'logocap_ros.ros.node',
     'camera_publisher': 'logocap_ros.ros.camera_publisher',
     'logocap-infer': 'logocap_ros.tools.infer',
+    'logocap-weights': 'logocap_ros.tools.weights',
+    'logocap-eval': 'logocap_ros.tools.evaluate',
+    'logocap-offline': 'logocap_ros.tools.offline',
+    'logocap-export-onnx': 'logocap_ros.backends.export_onnx',
+    'logocap-build-engine': 'logocap_ros.backends.build_engine',
 }
 CONSOLE_SCRIPTS = {
     'logocap-infer': 'logocap_ros.tools.infer:main',
     'logocap-weights': 'logocap_ros.tools.weights:main',
     'logocap-eval': 'logocap_ros.tools.evaluate:main',
     'logocap-offline': 'logocap_ros.tools.offline:main',
-    'logocap-export-onnx': 'logocap_ros.backends.export_onnx:main',
-    'logocap-build-engine': 'logocap_ros.backends.build_engine:main',
+    'logocap-export-onnx': 'logocap_ros.tools.export_onnx_cli:main',
+    'logocap-build-engine': 'logocap_ros.tools.build_engine_cli:main',
+    'logocap-cache': 'logocap_ros.backends.cache_cli:main',
 }
 
 
@@ -116,6 +122,71 @@ def test_installed_executables_find_their_modules(prefix, tmp_path):
                             capture_output=True, text=True, env=_install_only_env(prefix),
                             timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.ros
+def test_every_console_script_runs_from_the_install_space(prefix, tmp_path):
+    # The node's own hints name these commands (e.g. "Run: logocap-weights download w32"),
+    # so a colcon build must provide every console script of setup.py in lib/logocap_ros,
+    # where `ros2 run logocap_ros <name>` and scripts/env.sh (PATH) look.
+    env = _install_only_env(prefix)
+    env['PATH'] = os.pathsep.join([str(prefix / 'lib' / 'logocap_ros'), env.get('PATH', '')])
+    for name in CONSOLE_SCRIPTS:
+        assert shutil.which(name, path=env['PATH']) == str(prefix / 'lib' / 'logocap_ros' /
+                                                           name), name
+        done = subprocess.run([name, '--help'], cwd=tmp_path, capture_output=True, text=True,
+                              env=env, timeout=120)
+        assert done.returncode == 0 and f'usage: {name}' in done.stdout, (name, done.stderr)
+
+
+def _ros2_cli_env(prefix: Path, repo_root: Path) -> dict:
+    """Environment with the ``ros2`` CLI (a ROS 2 install, or build/ros2_extra), or skip."""
+    env = dict(os.environ)
+    extra = repo_root / 'build' / 'ros2_extra' / 'install'
+    if (extra / 'bin' / 'ros2').is_file():
+        site = sorted(extra.glob('lib/python3*/site-packages'))
+        env['PATH'] = os.pathsep.join([str(extra / 'bin'), env.get('PATH', '')])
+        env['PYTHONPATH'] = os.pathsep.join([str(p) for p in site] + [env.get('PYTHONPATH', '')])
+        env['AMENT_PREFIX_PATH'] = os.pathsep.join([env.get('AMENT_PREFIX_PATH', ''), str(extra)])
+    if shutil.which('ros2', path=env['PATH']) is None:
+        pytest.skip('the ros2 CLI is not installed (no ROS 2 install, no build/ros2_extra)')
+    env['AMENT_PREFIX_PATH'] = os.pathsep.join([str(prefix), env['AMENT_PREFIX_PATH']])
+    return env
+
+
+@pytest.mark.ros
+def test_ros2_run_finds_every_executable(prefix, repo_root, tmp_path):
+    env = _ros2_cli_env(prefix, repo_root)
+    listed = subprocess.run(['ros2', 'pkg', 'executables', 'logocap_ros'], capture_output=True,
+                            text=True, env=env, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    found = {line.split()[1] for line in listed.stdout.splitlines() if line.strip()}
+    assert set(EXECUTABLES) <= found, listed.stdout
+    done = subprocess.run(['ros2', 'run', 'logocap_ros', 'logocap-weights', '--help'],
+                          cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0 and 'usage: logocap-weights' in done.stdout, done.stderr
+
+
+@pytest.mark.ros
+def test_sourcing_the_workspace_puts_the_executables_on_path(prefix):
+    setup = prefix.parent / 'setup.sh'  # colcon's workspace setup (isolated install)
+    if not setup.is_file():
+        setup = prefix / 'share' / 'logocap_ros' / 'local_setup.sh'  # merged install
+    env = {'PATH': '/usr/bin:/bin', 'HOME': os.environ.get('HOME', '/tmp')}
+    script = f'. {setup} >/dev/null 2>&1; command -v logocap-weights; command -v logocap-eval'
+    done = subprocess.run(['sh', '-c', script], capture_output=True, text=True, env=env,
+                          timeout=60)
+    lib = prefix / 'lib' / 'logocap_ros'
+    assert done.stdout.split() == [str(lib / 'logocap-weights'), str(lib / 'logocap-eval')], \
+        done.stdout + done.stderr
+
+
+@pytest.mark.ros
+def test_env_sh_puts_the_executables_on_path(prefix, repo_root):
+    script = f'source {repo_root}/scripts/env.sh >/dev/null 2>&1; command -v logocap-weights'
+    done = subprocess.run(['bash', '-c', script], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == str(prefix / 'lib' / 'logocap_ros' / 'logocap-weights'), \
+        done.stdout + done.stderr
 
 
 def _build_wheel(repo_root: Path, tmp_path: Path) -> Path:

@@ -156,6 +156,18 @@ def test_worker_never_builds_a_backlog_and_survives_errors():
     assert not any(t.name == 'logocap_worker' for t in threading.enumerate())
 
 
+def test_rate_stays_meaningful_when_frames_take_longer_than_the_window():
+    now = [0.0]
+    meter = RateMeter(window_s=5.0, clock=lambda: now[0])
+    for _ in range(3):  # a slow CPU: one frame every 11 s
+        meter.tick()
+        now[0] += 11.0
+    now[0] -= 8.0  # 3 s after the third frame
+    assert meter.rate() == pytest.approx(1 / 11.0)
+    now[0] += 60.0  # nothing for a long time: stopped
+    assert meter.rate() == 0.0
+
+
 def test_stats_rates_and_rate_limited_log():
     now = [0.0]
     meter = RateMeter(window_s=2.0, clock=lambda: now[0])
@@ -173,6 +185,8 @@ def test_stats_rates_and_rate_limited_log():
     stats.on_input()
     stats.on_processed(0.05, 0.02)
     stats.on_bad_input('layout')
-    snap = stats.snapshot(dropped=4)
+    for _ in range(4):
+        stats.on_dropped()
+    snap = stats.snapshot()
     assert snap['frames_dropped'] == 4 and snap['bad_input.layout'] == 1
     assert snap['latency_ms_mean'] == pytest.approx(50.0)

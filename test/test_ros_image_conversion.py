@@ -71,6 +71,25 @@ def test_mono(big):
     np.testing.assert_array_equal(out, np.dstack([gray] * 3))
 
 
+#: Bayer layouts by ROS encoding name: the colour of the top-left 2x2 cell, row by row.
+BAYER = {'rggb': 'RGGB', 'bggr': 'BGGR', 'gbrg': 'GBRG', 'grbg': 'GRBG'}
+
+
+@pytest.mark.parametrize('depth', [8, 16])
+@pytest.mark.parametrize('pattern', sorted(BAYER))
+def test_bayer_mosaics_are_demosaiced_to_the_right_colours(pattern, depth):
+    colour = {'B': 10, 'G': 100, 'R': 200}  # a uniform patch, 12x16
+    cell = np.array([[colour[c] for c in BAYER[pattern][:2]],
+                     [colour[c] for c in BAYER[pattern][2:]]])
+    mosaic = np.tile(cell, (6, 8)).astype(np.uint8 if depth == 8 else np.uint16)
+    if depth == 16:
+        mosaic = mosaic * 257
+    out = ic.image_to_bgr(make_msg(mosaic, f'bayer_{pattern}{depth}', pad=2))
+    assert out.shape == (12, 16, 3) and out.dtype == np.uint8
+    np.testing.assert_array_equal(out[2:-2, 2:-2], np.broadcast_to([10, 100, 200], (8, 12, 3)))
+    assert f'bayer_{pattern}{depth}' in ic.SUPPORTED_ENCODINGS
+
+
 def test_float_and_depth_are_normalised_over_finite_values():
     values = np.array([[0.0, 0.5, 1.0, np.nan]], np.float32)
     for big in (False, True):
@@ -104,8 +123,10 @@ def test_yuv422_byte_orders_agree_and_grey_stays_grey():
      'layout', 'step 8'),
     (SimpleNamespace(height=2, width=4, encoding='bgr8', is_bigendian=0, step=12,
                      data=b'0' * 20), 'layout', 'truncated'),
-    (SimpleNamespace(height=2, width=2, encoding='bayer_rggb8', is_bigendian=0, step=2,
+    (SimpleNamespace(height=2, width=2, encoding='nv21', is_bigendian=0, step=2,
                      data=b'0' * 4), 'encoding', 'unsupported image encoding'),
+    (SimpleNamespace(height=1, width=4, encoding='bayer_rggb8', is_bigendian=0, step=4,
+                     data=b'0' * 4), 'layout', 'at least 2x2'),
     (SimpleNamespace(height=2, width=3, encoding='yuv422', is_bigendian=0, step=6,
                      data=b'0' * 12), 'layout', 'odd width'),
     (SimpleNamespace(height=1, width=2, encoding='32FC1', is_bigendian=0, step=8,
@@ -196,7 +217,7 @@ def test_cv_bridge_is_used_when_present_and_falls_back_when_it_fails(monkeypatch
                                         step=6, data=bytes(12)))
 
 
-ENCODINGS = st.sampled_from(list(ic.SUPPORTED_ENCODINGS) + ['bayer_rggb8', '', 'BGR8', '8UC2'])
+ENCODINGS = st.sampled_from(list(ic.SUPPORTED_ENCODINGS) + ['nv21', '', 'BGR8', '8UC2'])
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -19,17 +19,20 @@ tests of this module, in their own private ROS domain; images come from the test
 from the ``camera_publisher`` process, outputs are received in the test process.
 """
 
+import socket
 import time
 
 from builtin_interfaces.msg import Time
-from diagnostic_msgs.msg import DiagnosticArray
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from logocap_ros.msg import PersonPoseArray, SkeletonInfo
 from logocap_ros.ros.qos import latched_qos
 import numpy as np
 import pytest
+from rcl_interfaces.msg import Log
 from rcl_interfaces.msg import Parameter as ParameterMsg
 from rcl_interfaces.srv import SetParameters
 from rclpy.parameter import Parameter
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from ros_helpers import (camera_command, child_env, node_command, private_domain, Proc,
                          TestGraph, wait_until)
 from sensor_msgs.msg import Image
@@ -44,10 +47,14 @@ FRAME_TIMEOUT = 60.0  # s; one CPU inference takes about 1 s, much more on a loa
 def graph():
     """Start the node process and a test graph subscribed to all its outputs."""
     with private_domain() as domain_id:
+        g = TestGraph(domain_id)
+        # /rosout keeps records for 10 s only: subscribe before the node starts
+        g.rosout = g.collect(Log, '/rosout', QoSProfile(
+            depth=1000, reliability=ReliabilityPolicy.RELIABLE,
+            durability=DurabilityPolicy.TRANSIENT_LOCAL))
         node = Proc(node_command(weights='random', input_size=64, flip_test=False,
                                  max_people=5, pose_threshold=0.0, keypoint_threshold=0.0,
                                  no_image_warn_s=2.0, tracking=False), child_env(domain_id))
-        g = TestGraph(domain_id)
         try:
             assert node.wait_for('active: listening on /image', 120), node.output()
             g.proc, g.domain_id = node, domain_id
@@ -90,18 +97,40 @@ def send_and_wait(g, msg: Image):
     return outputs_for(g.poses, msg.header.stamp.sec)[0]
 
 
-def diag_values(g) -> dict:
-    """Key/values of the newest status of the node on /diagnostics."""
+def diag_status(g):
+    """Return the newest status of the node on /diagnostics (None before the first)."""
     for _, array in reversed(g.diag):
         for status in array.status:
             if 'logocap_node' in status.name:
-                return {kv.key: kv.value for kv in status.values}
-    return {}
+                return status
+    return None
 
 
-def test_no_image_warning_names_the_topic(graph):
+def diag_values(g) -> dict:
+    """Key/values of the newest status of the node on /diagnostics."""
+    status = diag_status(g)
+    return {kv.key: kv.value for kv in status.values} if status else {}
+
+
+def test_no_image_warning_names_the_topic_and_the_lost_frames_fix(graph):
     assert graph.proc.wait_for('no image received on /image', 20), graph.proc.output()
     assert 'publishers seen:' in graph.proc.output()
+    # the test graph's publisher is matched but sends nothing: the hint must not blame the
+    # remapping but name the shared-memory profile fix (large frames lost between processes)
+    assert graph.proc.wait_for('large frames are being lost', 40), graph.proc.output()
+    line = next(t for t in graph.proc.output().splitlines() if 'large frames' in t)
+    assert 'FASTDDS_DEFAULT_PROFILES_FILE=' in line and 'fastdds_shm.xml' in line
+    assert 'FASTRTPS_DEFAULT_PROFILES_FILE' in line and 'remap' not in line
+
+
+def test_diagnostics_name_hardware_and_backend_log_on_rosout(graph):
+    assert wait_until(lambda: diag_status(graph) is not None, 10)
+    status = diag_status(graph)
+    assert status.name == '/logocap_node: pose estimation'
+    assert status.hardware_id == f'{socket.gethostname()}/cpu'
+    records = [m for _, m in graph.rosout if m.name == 'logocap_node']
+    # the backends log through Python logging; the node forwards that to its ROS logger
+    assert any("backend 'auto' chose" in m.msg for m in records), [m.msg for m in records]
 
 
 def test_skeleton_info_is_latched(graph):
@@ -110,6 +139,14 @@ def test_skeleton_info_is_latched(graph):
     info = infos[0][1]
     assert info.format == 'coco17' and len(info.keypoint_names) == 17
     assert 'random-untrained' in info.method
+
+
+def test_skeleton_info_carries_stamp_and_image_frame(graph):
+    send_and_wait(graph, image_msg(900, frame_id='info_cam'))
+    infos = graph.collect(SkeletonInfo, 'skeleton_info', latched_qos())
+    assert wait_until(lambda: infos, 10)
+    info = infos[-1][1]
+    assert info.header.frame_id == 'info_cam' and info.header.stamp.sec > 0
 
 
 def test_header_copied_one_output_per_frame_markers_and_annotated(graph):
@@ -153,6 +190,10 @@ def test_bad_input_is_counted_logged_and_the_node_keeps_going(graph):
         graph.image_pub.publish(Image(header=_header(2000 + k, 'test_cam'), **fields))
         assert wait_until(lambda: diag_values(graph).get(f'bad_input.{reason}') == '1', 15), \
             (reason, diag_values(graph), graph.proc.output()[-1500:])
+    status = diag_status(graph)  # every image rejected: a warning, naming the reasons
+    assert status.level == DiagnosticStatus.WARN and 'rejecting input' in status.message, \
+        status
+    assert 'non_finite' in status.message
     poses = send_and_wait(graph, image_msg(2100))
     assert poses.header.stamp.sec == 2100 and graph.proc.popen.poll() is None
     assert not [m for m in graph.poses if 2000 <= m[1].header.stamp.sec < 2100]

@@ -26,7 +26,8 @@ import types
 
 from logocap_ros.ros.estimator_loader import parse_weights, resolve_device, StartupError
 from logocap_ros.ros.fastdds_profile import variables_to_set_and_unset
-from logocap_ros.ros.parameters import declare_parameters, NodeConfig, PARAMETERS, read_config
+from logocap_ros.ros.parameters import (change_problem, declare_parameters, NodeConfig,
+                                        PARAMETERS, parse_image_size, read_config)
 import pytest
 import rclpy
 from rclpy.parameter import Parameter
@@ -81,19 +82,59 @@ def node():
     rclpy.shutdown(context=context)
 
 
-def test_descriptors_read_only_and_ranges(node):
-    declare_parameters(node)
+def test_descriptors_access_and_ranges(node):
+    assert declare_parameters(node) == []
     cfg = read_config(lambda n: node.get_parameter(n).value).validate()
     assert cfg.weights == 'random' and cfg.pose_threshold == PARAMETERS['pose_threshold'].default
-    desc = node.describe_parameters(['weights', 'pose_threshold', 'input_size'])
+    desc = node.describe_parameters(['autostart', 'pose_threshold', 'input_size', 'weights'])
     assert desc[0].read_only and 'read-only' in desc[0].description
     assert not desc[1].read_only and desc[1].floating_point_range[0].to_value == 1.0
     assert desc[2].integer_range[0].step == 64
-    results = node.set_parameters([Parameter('weights', value='x'),
+    # model parameters are not read-only: the node accepts them while unconfigured
+    assert not desc[3].read_only and 'unconfigured' in desc[3].description
+    results = node.set_parameters([Parameter('autostart', value=False),
                                    Parameter('pose_threshold', value=1.5),
                                    Parameter('input_size', value=100),
                                    Parameter('keypoint_threshold', value=0.4)])
     assert [r.successful for r in results] == [False, False, False, True]
+
+
+def test_configure_time_parameters_change_only_while_unconfigured():
+    assert change_problem('input_size', 128, configured=False) is None
+    assert 'unconfigured' in change_problem('input_size', 128, configured=True)
+    assert "backend:='tf'" in change_problem('backend', 'tf', configured=False)
+    assert change_problem('pose_threshold', 0.3, configured=True) is None
+    assert 'startup' in change_problem('autostart', False, configured=False)
+    assert change_problem('use_sim_time', True, configured=True) is None
+
+
+def test_integers_accepted_for_float_parameters():
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = rclpy.create_node('param_int_test', context=context, parameter_overrides=[
+        Parameter('weights', value='random'), Parameter('pose_threshold', value=1),
+        Parameter('pose_treshold', value=0.3)])
+    try:
+        warnings = declare_parameters(node)
+        assert node.get_parameter('pose_threshold').value == 1.0
+        assert warnings == ["unknown parameter 'pose_treshold' is ignored; did you mean "
+                            "'pose_threshold'?"]
+        result = node.set_parameters([Parameter('keypoint_threshold', value=0)])[0]
+        assert result.successful, result.reason
+        assert node.get_parameter('keypoint_threshold').value == 0.0
+    finally:
+        node.destroy_node()
+        rclpy.shutdown(context=context)
+
+
+def test_warmup_image_size_parsing():
+    assert parse_image_size('') is None
+    assert parse_image_size('640x480') == (480, 640)
+    assert parse_image_size(' 1280 X 720 ') == (720, 1280)
+    for bad in ('640', '640x', 'x480', '0x480', '640x99999', '640*480'):
+        with pytest.raises(ValueError, match='warmup_image_size'):
+            parse_image_size(bad)
+    assert NodeConfig(weights='random', warmup_image_size='64x48').warmup_hw == (48, 64)
 
 
 class _Recorder:
@@ -151,3 +192,31 @@ def test_launch_file_structure(monkeypatch):
     cmake = (ROOT / 'CMakeLists.txt').read_text()
     for folder in ('launch', 'config', 'rviz'):
         assert folder in cmake
+
+
+def test_max_people_has_one_range_true_to_the_model(node, repo_root):
+    from logocap_ros.core.estimator import EstimatorConfig
+    from logocap_ros.core.pipeline import TOP_K
+    from logocap_ros.core.result import MAX_PEOPLE
+    assert MAX_PEOPLE == TOP_K == 30  # the model refines its top-30 centre candidates
+    EstimatorConfig(max_people=MAX_PEOPLE).validate()
+    with pytest.raises(ValueError, match='max_people'):
+        EstimatorConfig(max_people=MAX_PEOPLE + 1).validate()
+    assert PARAMETERS['max_people'].limits[:2] == (1, MAX_PEOPLE)
+    declare_parameters(node)
+    assert node.describe_parameter('max_people').integer_range[0].to_value == MAX_PEOPLE
+    assert not node.set_parameters([Parameter('max_people', value=MAX_PEOPLE + 1)])[0].successful
+    row = next(line for line in (repo_root / 'README.md').read_text().splitlines()
+               if line.startswith('| `max_people`'))
+    assert f'| 1..{MAX_PEOPLE} |' in row, row
+
+
+def test_wrong_architecture_hint_uses_the_node_parameter(tmp_path):
+    import torch
+    from logocap_ros.ros.estimator_loader import load_estimator
+    path = tmp_path / 'looks_like_w48.pth'
+    torch.save({'backbone.transition1.0.0.weight': torch.zeros(48, 256, 3, 3)}, path)
+    with pytest.raises(StartupError) as info:
+        load_estimator(NodeConfig(weights=str(path), arch='w32', backend='torch',
+                                  device='cpu').validate())
+    assert 'arch:=w48' in str(info.value) and '--arch' not in str(info.value)

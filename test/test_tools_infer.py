@@ -41,9 +41,50 @@ def images(tmp_path):
 
 
 def test_image_id_rule(tmp_path):
-    assert infer.image_id_for(tmp_path / '000000397133.jpg', 5) == 397133
-    assert infer.image_id_for(tmp_path / 'cam_2_frame_0042.png', 5) == 42
-    assert infer.image_id_for(tmp_path / 'frame.png', 5) == 5
+    assert infer.image_ids([tmp_path / '000000397133.jpg', tmp_path / 'cam_2_frame_0042.png']) \
+        == [397133, 42]
+    # a file without a number, or two files with the same number: positions for all
+    assert infer.image_ids([tmp_path / 'img_001.jpg', tmp_path / 'single.png']) == [0, 1]
+    assert infer.image_ids([tmp_path / 'a' / '1.jpg', tmp_path / 'b' / '1.jpg']) == [0, 1]
+    assert infer.image_ids([tmp_path / 'x_1.jpg', tmp_path / 'y_01.png']) == [0, 1]
+
+
+def _one_person(image, color='bgr'):
+    from logocap_ros.core.result import PoseResult
+    kps = np.zeros((1, 17, 3), np.float32)
+    kps[0, :, :2] = 10.0
+    kps[0, :, 2] = 0.5
+    return PoseResult(kps, [0.5], image.shape[:2], {'total': 0.0})
+
+
+@pytest.mark.parametrize('names', [('img_001.jpg', 'single.png'), ('a/1.jpg', 'b/1.jpg')])
+def test_image_ids_and_drawings_are_unique_in_one_output(tmp_path, names):
+    paths = []
+    for name in names:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(path), np.zeros((40, 60, 3), np.uint8))
+        paths.append(str(path))
+    out, vis = tmp_path / 'res.json', tmp_path / 'vis'
+    assert infer.main(['--weights', 'unused', '--out', str(out), '--vis', str(vis)] + paths,
+                      estimator=_one_person) == 0
+    records = json.loads(out.read_text())
+    assert len(records) == 2 and len({r['image_id'] for r in records}) == 2, records
+    assert len(list(vis.iterdir())) == 2
+
+
+@pytest.mark.slow
+def test_random_weights_and_drawings_only(images, tmp_path):
+    vis = tmp_path / 'vis'
+    rc = infer.main(['--weights', 'random', '--input-size', '64', '--no-flip', '--backend',
+                     'torch', '--vis', str(vis), str(images[0])])
+    assert rc == 0 and [p.name for p in vis.iterdir()] == ['000000397133_poses.png']
+
+
+def test_out_or_vis_is_required(images, capsys):
+    with pytest.raises(SystemExit) as info:
+        infer.main(['--weights', 'random', str(images[0])])
+    assert info.value.code == 2 and '--out' in capsys.readouterr().err
 
 
 @pytest.mark.slow
@@ -51,11 +92,12 @@ def test_cli_writes_coco_json_and_drawings(ckpt, images, tmp_path):
     out = tmp_path / 'res.json'
     vis = tmp_path / 'vis'
     rc = infer.main(['--arch', 'w32', '--weights', str(ckpt), '--input-size', '128',
-                     '--no-flip', '--out', str(out), '--vis', str(vis)] + [str(p) for p in images])
+                     '--no-flip', '--backend', 'torch', '--out', str(out), '--vis', str(vis)]
+                    + [str(p) for p in images])
     assert rc == 0
     records = json.loads(out.read_text())
     assert records, 'random weights still give candidate poses'
-    assert {r['image_id'] for r in records} <= {397133, 1}
+    assert {r['image_id'] for r in records} <= {0, 1}  # frame.png has no number
     for r in records:
         assert set(r) == {'file_name', 'image_id', 'category_id', 'keypoints', 'score', 'bbox'}
         assert r['category_id'] == 1 and len(r['keypoints']) == 51
@@ -84,3 +126,12 @@ def test_wrong_checkpoint_is_one_readable_line(tmp_path, images):
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 1
     assert len(lines) == 1 and 'cannot read checkpoint' in lines[0], proc.stderr
+
+
+def test_wrong_architecture_hint_names_the_cli_option(tmp_path, images, capsys):
+    import torch
+    path = tmp_path / 'looks_like_w48.pth'
+    torch.save({'backbone.transition1.0.0.weight': torch.zeros(48, 256, 3, 3)}, path)
+    rc = infer.main(['--weights', str(path), '--out', str(tmp_path / 'r.json'), str(images[0])])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1 and len(err) == 1 and '--arch w48' in err[0], err

@@ -318,9 +318,10 @@ def test_tools_never_import_rclpy():
 @pytest.mark.slow
 def test_real_random_estimator_on_a_bag(tmp_path):
     """The real LOGO-CAP estimator (random weights, 128 px input) through the bag path."""
-    from logocap_ros.core.estimator import EstimatorConfig, PoseEstimator
-    estimator = PoseEstimator.random(EstimatorConfig(arch='w32', input_size=128,
-                                                     flip_test=False))
+    from logocap_ros.backends.factory import create_estimator
+    from logocap_ros.core.estimator import EstimatorConfig
+    estimator = create_estimator('random', EstimatorConfig(arch='w32', input_size=128,
+                                                           flip_test=False))
     bag = _bag(tmp_path, StoragePlugin.MCAP, frames=2)
     out = tmp_path / 'out'
     assert _run([bag, '--out', out, '--vis'], estimator) == 0
@@ -361,3 +362,36 @@ def test_missing_weights_tell_how_to_download(tmp_path, monkeypatch, capsys):
     assert rc == 1 and err.count('\n') == 1
     assert 'Run: logocap-weights download w48' in err
     assert not (tmp_path / 'o').exists()
+
+
+@pytest.mark.parametrize('suffix', ['.jpg', '.png'])
+def test_truncated_single_image_is_a_clear_error(tmp_path, capsys, suffix):
+    data = cv2.imencode(suffix, np.random.default_rng(0).integers(0, 256, SIZE + (3,),
+                                                                  np.uint8))[1].tobytes()
+    image = tmp_path / f'photo{suffix}'
+    image.write_bytes(data[:len(data) // 2])
+    out = tmp_path / 'out'
+    assert _run([image, '--out', out]) == 1
+    err = capsys.readouterr().err
+    assert 'truncated' in err and str(image) in err, err
+    assert not out.exists() and _debris(tmp_path) == []
+
+
+def test_truncated_image_in_a_folder_is_a_clear_error(tmp_path, capsys):
+    folder = _images_folder(tmp_path)
+    data = (folder / 'img_02.png').read_bytes()
+    (folder / 'img_02.png').write_bytes(data[:len(data) - 20])
+    assert _run([folder, '--out', tmp_path / 'out']) == 1
+    assert 'img_02.png' in capsys.readouterr().err
+    assert not (tmp_path / 'out').exists()
+
+
+def test_single_image_file_is_processed_as_an_image(tmp_path):
+    image = tmp_path / 'photo.png'
+    cv2.imwrite(str(image), _image(2))
+    out = tmp_path / 'out'
+    assert _run([image, '--out', out, '--vis']) == 0
+    poses = json.loads((out / 'poses.json').read_text())
+    assert poses['kind'] == 'images' and len(poses['frames']) == 1
+    assert poses['frames'][0]['name'] == 'photo.png'
+    assert sorted(p.name for p in (out / 'annotated').iterdir()) == ['photo.png']

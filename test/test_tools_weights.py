@@ -372,3 +372,83 @@ def test_kept_archive_is_reused_but_not_with_force(server, cache):
     _download(server, cache, ['w32'], keep_archive=True)
     _download(server, cache, ['w32'], force=True)
     assert len(server.requests) == 2
+
+
+def test_archive_made_with_tar_dot_is_accepted(server, cache, tmp_path):
+    # `tar czf logocap.tar.gz -C dir .` stores the members as '.', './<file>', ...
+    folder = tmp_path / 'release'
+    folder.mkdir()
+    (folder / W32).write_bytes(_fake_checkpoint(0))
+    (folder / W48).write_bytes(_fake_checkpoint(1))
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode='w:gz') as tar:
+        tar.add(str(folder), arcname='.')
+    server.payload = buf.getvalue()
+    assert {m.name for m in tarfile.open(fileobj=io.BytesIO(server.payload))} == {
+        '.', './' + W32, './' + W48}
+    assert _download(server, cache, ['all'])['w48'].read_bytes() == _fake_checkpoint(1)
+
+
+@pytest.mark.parametrize('payload', [
+    b'this is not a gzip file at all' * 100,
+    _good_archive()[:600],
+    _tar_gz({W32: b'not a torch file', W48: _fake_checkpoint(3)}),
+    _tar_gz({W48: _fake_checkpoint(3)}),
+])
+def test_cli_corrupt_archive_is_one_line(server, cache, capsys, payload):
+    server.payload = payload
+    rc = weights.main(['download', 'w32', '--url-base', server.url, '--quiet', '--retries', '0'])
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert rc == 1 and len(err) == 1 and err[0].startswith('logocap-weights: error:'), err
+    assert 'weights_only' not in err[0]  # never pass on torch's advice to load unsafely
+
+
+def test_dns_failure_gives_up_at_once_without_resume_hint(cache, monkeypatch, capsys):
+    import socket
+    import urllib.error
+    import urllib.request
+    calls = []
+
+    def no_dns(*args, **kwargs):
+        calls.append(args)
+        raise urllib.error.URLError(socket.gaierror(-2, 'Name or service not known'))
+
+    monkeypatch.setattr(urllib.request, 'urlopen', no_dns)
+    rc = weights.main(['download', 'w32', '--quiet', '--url-base', 'https://no-such-host.invalid'])
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert rc == 1 and len(calls) == 1, calls
+    assert len(err) == 1 and 'no-such-host.invalid' in err[0] and 'resume' not in err[0], err
+
+
+def test_refused_connection_without_data_does_not_promise_a_resume(cache, capsys):
+    rc = weights.main(['download', 'w32', '--url-base', 'http://127.0.0.1:9', '--retries', '0',
+                       '--quiet'])
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert rc == 1 and 'resume' not in last, last
+
+
+def test_status_lists_what_is_cached_and_verified(server, cache, capsys):
+    assert weights.main(['status']) == 0
+    out = capsys.readouterr().out
+    assert 'w32: not downloaded' in out and 'w48: not downloaded' in out, out
+    _download(server, cache, ['w32'])
+    with open(cache / W32, 'rb') as stream:
+        assert stream.read(1)
+    assert weights.main(['list']) == 0
+    out = capsys.readouterr().out
+    assert f'w32: OK {cache / W32}' in out and 'w48: not downloaded' in out, out
+    with open(cache / W32, 'ab') as stream:
+        stream.write(b'x')
+    assert weights.main(['status']) == 1
+    out = capsys.readouterr().out
+    assert 'w32: MISMATCH' in out and 'download w32 --force' in out, out
+
+
+def test_installed_files_respect_the_umask(server, cache):
+    old = os.umask(0o022)
+    try:
+        _download(server, cache, ['w32'])
+    finally:
+        os.umask(old)
+    assert (cache / W32).stat().st_mode & 0o777 == 0o644
+    assert (cache / weights.MANIFEST_NAME).stat().st_mode & 0o777 == 0o644

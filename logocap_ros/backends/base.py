@@ -41,6 +41,8 @@ class InferenceBackend(abc.ABC):
     """
 
     name = 'base'
+    #: True when :meth:`infer_image` takes raw camera images (resize/normalise on the device).
+    preprocesses_images = False
 
     def __init__(self) -> None:
         self.is_active = False
@@ -68,6 +70,14 @@ class InferenceBackend(abc.ABC):
             raise ValueError(f'feed must hold {INPUT_NAME!r} of shape (1, 3, H, W), got '
                              f'{None if images is None else images.shape}')
         return self._infer(np.ascontiguousarray(images, dtype=np.float32))
+
+    def infer_image(self, image: np.ndarray, color: str, box) -> Dict[str, np.ndarray]:
+        """Run on a raw ``(h, w, 3)`` uint8 image (only where :attr:`preprocesses_images`).
+
+        :param color: ``'bgr'`` or ``'rgb'``.
+        :param box: :class:`logocap_ros.core.preprocessing.Letterbox` of the image.
+        """
+        raise NotImplementedError(f'{self.name} takes preprocessed images only (use infer)')
 
     def describe(self) -> str:
         """One-line description, e.g. ``'torch cpu fp32'``."""

@@ -15,9 +15,10 @@
 
 """Build TensorRT engines from ONNX files, offline, with progress, timing cache and engine cache.
 
-Command line: ``logocap-build-engine --onnx model.onnx`` or ``logocap-build-engine --arch w32
---weights CKPT --input-size 512 --image-size 480x640`` (exports the ONNX first, into the ONNX
-cache). FP16 by default (``--fp32`` for full precision). A valid cached engine is reused;
+Command line (:mod:`logocap_ros.tools.build_engine_cli`): ``logocap-build-engine --onnx
+model.onnx`` or ``logocap-build-engine --arch w32 --weights CKPT --input-size 512 --image-size
+480x640`` (exports the ONNX first, into the ONNX cache). FP16 by default (``--fp32`` for full
+precision). A valid cached engine is reused;
 a stale or foreign one (other model, shape, precision, TensorRT or GPU) is rebuilt and the
 reason printed; ``--force`` always rebuilds.
 
@@ -29,14 +30,12 @@ automatically when exporting for an FP16 engine); TensorRT versions without stro
 the FP16 builder flag with per-layer FP32 constraints on the refinement instead.
 """
 
-import argparse
 import logging
 import os
 from pathlib import Path
-import sys
 import threading
 import time
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 from .base import BackendUnavailable
 from .cache import file_sha256
@@ -60,9 +59,11 @@ def import_tensorrt():
         import tensorrt
     except ImportError:
         raise BackendUnavailable(
-            "backend 'tensorrt' needs NVIDIA TensorRT's Python bindings: pip install tensorrt "
-            '(desktop/server, matching your CUDA major version) or, on Jetson, the JetPack '
-            'package python3-libnvinfer (sudo apt install nvidia-jetpack)') from None
+            "backend 'tensorrt' needs NVIDIA TensorRT's Python bindings: pip install "
+            'tensorrt-cu12 (or -cu13, matching your CUDA) --extra-index-url '
+            "https://pypi.nvidia.com (desktop/server; the libraries are on NVIDIA's index, "
+            'not PyPI) or, on Jetson, the JetPack package python3-libnvinfer (sudo apt '
+            'install nvidia-jetpack)') from None
     return tensorrt
 
 
@@ -96,9 +97,9 @@ def ensure_engine(onnx_path: PathLike, precision: str = 'fp16',
     import_tensorrt()
     onnx_path = Path(onnx_path)
     hw = read_metadata(onnx_path).get('logocap_ros.input_hw')
-    if hw is None:
-        raise EngineBuildError(f'{onnx_path} has no logocap_ros.input_hw metadata; export it '
-                               'with logocap-export-onnx')
+    if hw is None or hw == 'dynamic':
+        raise EngineBuildError(f'{onnx_path} has no fixed input size (logocap_ros.input_hw '
+                               f'{hw!r}); export one with logocap-export-onnx --image-size HxW')
     shape = (1, 3) + tuple(int(v) for v in hw.split('x'))
     env = current_environment(device_index)
     key = make_key(file_sha256(onnx_path), shape, precision, env)
@@ -107,6 +108,8 @@ def ensure_engine(onnx_path: PathLike, precision: str = 'fp16',
     action = decide(reasons, force, on_stale)
     if action == 'use':
         LOG.info('using cached TensorRT engine %s', path)
+        from .cache import touch
+        touch(path)
         return path
     why = 'forced rebuild' if force else '; '.join(reasons)
     if action == 'error':
@@ -123,6 +126,8 @@ def ensure_engine(onnx_path: PathLike, precision: str = 'fp16',
                 workspace_gb=workspace_gb)
     path = cache.store(onnx_path.stem, key, engine, info)
     LOG.warning('TensorRT engine built in %.0f s: %s', info['build_seconds'], path)
+    from .cache import prune_cache
+    prune_cache(cache_dir, keep=[path, onnx_path])
     return path
 
 
@@ -311,65 +316,3 @@ class _Heartbeat:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-
-
-def _parser() -> argparse.ArgumentParser:
-    from .export_onnx import _parse_hw
-    p = argparse.ArgumentParser(
-        prog='logocap-build-engine',
-        description='Build (or reuse) the cached TensorRT engine of a LOGO-CAP ONNX export.')
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument('--onnx', help='ONNX file from logocap-export-onnx')
-    src.add_argument('--weights', help="checkpoint, w32/w48 short name, or 'random'; exported "
-                                       'to the ONNX cache first')
-    p.add_argument('--arch', choices=['w32', 'w48'], default='w32')
-    p.add_argument('--input-size', type=int, default=None,
-                   help='network input short side (default 512 w32, 640 w48)')
-    p.add_argument('--image-size', type=_parse_hw, default=None, metavar='HxW',
-                   help='camera image HEIGHTxWIDTH (e.g. 480x640); default: square input')
-    p.add_argument('--no-flip', action='store_true', help='engine without the flip test')
-    p.add_argument('--fp32', action='store_true', help='FP32 engine (default: FP16)')
-    p.add_argument('--workspace-gb', type=float, default=None,
-                   help='builder workspace limit in GiB (lower it on small Jetsons)')
-    p.add_argument('--cache-dir', default=None,
-                   help='cache root (default: $LOGOCAP_CACHE_DIR or ~/.cache/logocap_ros)')
-    p.add_argument('--force', action='store_true', help='rebuild even if a valid engine exists')
-    p.add_argument('--device', type=int, default=0, help='CUDA device index')
-    return p
-
-
-def _onnx_from_args(args: argparse.Namespace) -> Path:
-    """Return the ONNX file named by ``--onnx``, or the cached export for ``--weights``."""
-    if args.onnx:
-        path = Path(args.onnx)
-        if not path.is_file():
-            raise FileNotFoundError(f'ONNX file not found: {path}')
-        return path
-    from .export_onnx import cached_onnx, input_hw_for, load_net
-    size = args.input_size or {'w32': 512, 'w48': 640}[args.arch]
-    net, _ = load_net(args.arch, args.weights)
-    return cached_onnx(net, input_hw_for(size, args.image_size), not args.no_flip,
-                       cache_dir=args.cache_dir,
-                       network_dtype='fp32' if args.fp32 else 'fp16')
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point of ``logocap-build-engine``; returns the exit status."""
-    args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format='%(message)s')
-    try:
-        import_tensorrt()
-        onnx_path = _onnx_from_args(args)
-        path = ensure_engine(onnx_path, 'fp32' if args.fp32 else 'fp16', args.cache_dir,
-                             force=args.force, workspace_gb=args.workspace_gb,
-                             device_index=args.device)
-    except (BackendUnavailable, EngineBuildError, FileNotFoundError, ValueError,
-            RuntimeError) as exc:
-        print(f'logocap-build-engine: error: {exc}', file=sys.stderr)
-        return 2
-    print(f'engine: {path}')
-    return 0
-
-
-if __name__ == '__main__':
-    sys.exit(main())

@@ -16,15 +16,21 @@
 """Cache folder, file/weights hashing and atomic writes shared by the exporters and backends.
 
 Exported ONNX models live in ``<cache>/onnx`` and TensorRT engines in ``<cache>/engines``,
-where ``<cache>`` is ``$LOGOCAP_CACHE_DIR`` or ``~/.cache/logocap_ros``.
+where ``<cache>`` is ``$LOGOCAP_CACHE_DIR`` or ``~/.cache/logocap_ros``. Together they are kept
+under a size limit (``$LOGOCAP_CACHE_LIMIT_MB``, default 4096 MiB) by deleting the least
+recently used files after each new export or engine (:func:`prune_cache`);
+``logocap-cache list|clear|prune`` shows and manages them (:mod:`.cache_cli`).
 """
 
+from dataclasses import dataclass
 import hashlib
+import logging
 import os
 from pathlib import Path
 import tempfile
-from typing import Optional, Union
+from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
+LOG = logging.getLogger('logocap_ros.backends')
 CACHE_ENV = 'LOGOCAP_CACHE_DIR'
 _CHUNK = 1 << 20
 
@@ -91,3 +97,128 @@ def temp_path_beside(path: Union[str, os.PathLike]) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=path.name + '.', suffix='.part', dir=str(path.parent))
     os.close(fd)
     return Path(tmp)
+
+
+#: Environment variable with the size limit (MiB) of the exports and engines in the cache.
+LIMIT_ENV = 'LOGOCAP_CACHE_LIMIT_MB'
+DEFAULT_LIMIT_MB = 4096.0
+#: Cache subfolders of derived artefacts (exports, engines) that the size limit manages.
+MANAGED_DIRS = ('onnx', 'engines')
+#: Subfolders the ``logocap-cache`` command lists and clears (weights are not among them:
+#: ``logocap-weights`` manages those).
+ARTEFACT_DIRS = ('onnx', 'engines', 'ort_trt')
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """One cached artefact: an export, or an engine with its sidecar.
+
+    :param kind: subfolder (``onnx``, ``engines``, ``ort_trt``).
+    :param files: the file and its companions (an engine's ``.json`` sidecar).
+    :param size: bytes of all files; ``last_used``: POSIX time of the last use (mtime).
+    :param evictable: False for timing caches and ONNX Runtime's TensorRT cache (small, or
+        managed by ONNX Runtime), which only ``clear`` removes.
+    """
+
+    kind: str
+    files: Tuple[Path, ...]
+    size: int
+    last_used: float
+    evictable: bool
+
+    @property
+    def path(self) -> Path:
+        """The main file."""
+        return self.files[0]
+
+
+def touch(path: Union[str, os.PathLike]) -> None:
+    """Mark a cached file as used now (its mtime orders the least-recently-used eviction)."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+
+
+def cache_limit_mb(override: Optional[float] = None) -> float:
+    """Return the size limit: ``override``, else ``$LOGOCAP_CACHE_LIMIT_MB``, else 4096."""
+    if override is not None:
+        return float(override)
+    text = os.environ.get(LIMIT_ENV)
+    if text:
+        try:
+            return float(text)
+        except ValueError:
+            raise ValueError(f'{LIMIT_ENV} must be a number of MiB, not {text!r}') from None
+    return DEFAULT_LIMIT_MB
+
+
+def cache_entries(cache_dir: Optional[Union[str, os.PathLike]] = None,
+                  kinds: Sequence[str] = ARTEFACT_DIRS) -> List[CacheEntry]:
+    """List the artefacts under the cache root, least recently used first."""
+    root = cache_root(cache_dir)
+    entries = []
+    for kind in kinds:
+        folder = root / kind
+        if not folder.is_dir():
+            continue
+        files = sorted(p for p in folder.rglob('*') if p.is_file())
+        sidecars = {p for p in files if p.name.endswith('.engine.json')}
+        for path in files:
+            if path in sidecars or path.name.endswith('.part'):
+                continue
+            group = (path,)
+            side = Path(str(path) + '.json')
+            if side in sidecars:
+                group = (path, side)
+            stat = path.stat()
+            evictable = kind in MANAGED_DIRS and not path.name.startswith('timing-')
+            entries.append(CacheEntry(kind, group, sum(p.stat().st_size for p in group),
+                                      stat.st_mtime, evictable))
+    return sorted(entries, key=lambda e: e.last_used)
+
+
+def prune_cache(cache_dir: Optional[Union[str, os.PathLike]] = None,
+                limit_mb: Optional[float] = None,
+                keep: Iterable[Union[str, os.PathLike]] = ()) -> List[Path]:
+    """Delete least recently used exports/engines until they fit the size limit.
+
+    :param limit_mb: see :func:`cache_limit_mb`; 0 or less disables the limit.
+    :param keep: files never deleted here (the ones just made or in use).
+    :return: the deleted main files (each also logged).
+    """
+    limit = cache_limit_mb(limit_mb) * 2**20
+    if limit <= 0:
+        return []
+    keep_set = {Path(p).resolve() for p in keep}
+    entries = [e for e in cache_entries(cache_dir, MANAGED_DIRS) if e.evictable]
+    total = sum(e.size for e in entries)
+    removed = []
+    for entry in entries:
+        if total <= limit:
+            break
+        if entry.path.resolve() in keep_set:
+            continue
+        for path in entry.files:
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                pass
+        total -= entry.size
+        removed.append(entry.path)
+        LOG.warning('cache over %.0f MiB: removed the least recently used %s (%.0f MB)',
+                    limit / 2**20, entry.path.name, entry.size / 1e6)
+    return removed
+
+
+def clear_cache(cache_dir: Optional[Union[str, os.PathLike]] = None,
+                kinds: Sequence[str] = ARTEFACT_DIRS) -> List[CacheEntry]:
+    """Delete every artefact of ``kinds`` (weights are never touched); return what went."""
+    entries = cache_entries(cache_dir, kinds)
+    for entry in entries:
+        for path in entry.files:
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                pass
+    return entries

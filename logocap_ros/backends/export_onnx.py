@@ -13,7 +13,7 @@
 # limitations under the License.
 
 
-"""Export the whole LOGO-CAP graph to ONNX, with static shapes per input resolution.
+"""Export the whole LOGO-CAP graph to ONNX, with a dynamic or a fixed input size.
 
 The exported graph is :class:`logocap_ros.core.pipeline.LogoCapPipeline` with pruning off:
 network, flip fusion, upsampling, centre NMS and top-K, KEM sampling, KAM network, dynamic
@@ -21,17 +21,19 @@ convolution and peak blending. Input ``images`` ``[1, 3, H, W]`` float32; output
 ``[30, 17, 3]``, ``scores`` ``[30]``, ``centers`` ``[30, 3]`` (input px). Candidate filtering,
 back-projection and pose NMS stay in Python (:mod:`logocap_ros.core.postprocessing`).
 
-Command line: ``logocap-export-onnx --arch w32 --weights CKPT --input-size 512
---image-size 480x640 --out model.onnx`` (checks the export against PyTorch afterwards).
+``input_hw=None`` exports one graph for every input size (H and W are dynamic axes; the same
+values as fixed-size exports, test/test_backends_onnx.py): ONNX Runtime uses it, so there is
+one export per weights and flip setting. TensorRT engines are built from fixed-size exports.
+
+The command line is ``logocap-export-onnx`` (:mod:`logocap_ros.tools.export_onnx_cli`).
 """
 
-import argparse
 import copy
+import hashlib
 import inspect
 import logging
 import os
 from pathlib import Path
-import sys
 import time
 from typing import Dict, Optional, Sequence, Tuple, Union
 import warnings
@@ -41,7 +43,7 @@ import torch
 from torch import nn
 
 from .base import INPUT_NAME, OUTPUT_NAMES
-from .cache import temp_path_beside, weights_sha256
+from .cache import cache_root, prune_cache, temp_path_beside, touch, weights_sha256
 from .onnx_ops import exportable_refinement
 from .. import __version__
 from ..core.pipeline import LogoCapPipeline
@@ -50,44 +52,41 @@ LOG = logging.getLogger('logocap_ros.backends')
 DEFAULT_OPSET = 17
 #: Intermediate outputs added by ``debug_outputs=True`` (for parity checks).
 DEBUG_OUTPUTS = ('heatmaps', 'offsets', 'initial_poses', 'kam_logits')
+#: Input size traced for dynamic-size exports (H != W, so no axis mix-up can hide).
+DYNAMIC_TRACE_HW = (64, 128)
+#: ``logocap_ros.input_hw`` metadata of dynamic-size exports.
+DYNAMIC = 'dynamic'
+DYNCONV_FORMS = ('conv', 'shifted')
 PathLike = Union[str, os.PathLike]
 
 
 class _PipelineGraph(nn.Module):
-    """The pipeline's outputs as a tuple, optionally followed by intermediates.
+    """The pipeline's outputs as a tuple, optionally followed by intermediates."""
 
-    :param half_network: the network (``pipeline.net``, already ``.half()``) runs in FP16 and
-        its outputs are cast to FP32 before the refinement, which stays FP32.
-    """
-
-    def __init__(self, pipeline: LogoCapPipeline, extra: Sequence[str] = (),
-                 half_network: bool = False) -> None:
+    def __init__(self, pipeline: LogoCapPipeline, extra: Sequence[str] = ()) -> None:
         super().__init__()
         self.pipeline = pipeline
         self.names = tuple(OUTPUT_NAMES) + tuple(extra)
-        self.half_network = half_network
 
     def forward(self, images: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """Run the whole graph on ``[1, 3, H, W]`` float32."""
-        if self.half_network:
-            dense = self.pipeline.dense(images.half())
-            out = self.pipeline.decode({k: v.float() for k, v in dense.items()},
-                                       images.shape[-2:])
-        else:
-            out = self.pipeline.stages(images)
+        out = self.pipeline.stages(images)
         return tuple(out[name] for name in self.names)
 
 
-class _HalfInside(nn.Module):
-    """Run a half-precision module on float32 input and return float32."""
+def export_pipeline(net: nn.Module, flip_test: bool, network_dtype: str,
+                    device: torch.device) -> LogoCapPipeline:
+    """Return the unpruned pipeline on a copy of ``net`` as it is exported.
 
-    def __init__(self, inner: nn.Module) -> None:
-        super().__init__()
-        self.inner = inner
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Cast in, run, cast out."""
-        return self.inner(x.half()).float()
+    ``network_dtype='fp16'``: the network and the KAM network in FP16 (statistics of the
+    attentive normalisation in FP32, see :class:`logocap_ros.core.model.MixtureAttention`),
+    casts around them, the refinement in FP32 (:class:`LogoCapPipeline` ``half``).
+    """
+    half = network_dtype == 'fp16'
+    traced = copy.deepcopy(net).to(device).eval()
+    if half:
+        traced = traced.half()
+    return LogoCapPipeline(traced, flip_test=flip_test, prune=False, half=half).to(device).eval()
 
 
 def input_hw_for(input_size: int, image_hw: Optional[Tuple[int, int]] = None) -> Tuple[int, int]:
@@ -96,7 +95,7 @@ def input_hw_for(input_size: int, image_hw: Optional[Tuple[int, int]] = None) ->
     return letterbox_for(image_hw or (input_size, input_size), input_size).input_hw
 
 
-def export_onnx(net: nn.Module, path: PathLike, input_hw: Tuple[int, int],
+def export_onnx(net: nn.Module, path: PathLike, input_hw: Optional[Tuple[int, int]],
                 flip_test: bool = True, opset: int = DEFAULT_OPSET, dynconv: str = 'conv',
                 debug_outputs: bool = False, network_dtype: str = 'fp32',
                 metadata: Optional[Dict[str, str]] = None) -> Path:
@@ -104,7 +103,8 @@ def export_onnx(net: nn.Module, path: PathLike, input_hw: Tuple[int, int],
 
     :param net: :class:`logocap_ros.core.model.LogoCapNet` with loaded weights (left
         unchanged; traced on the CPU, or on CUDA for ``network_dtype='fp16'`` when available).
-    :param input_hw: ``(H, W)`` network input, multiples of 64.
+    :param input_hw: ``(H, W)`` network input, multiples of 64; None for a dynamic size
+        (any multiple of 64; metadata ``input_hw`` = ``dynamic``).
     :param dynconv: dynamic convolution form, ``'conv'`` or ``'shifted'`` (see
         :mod:`logocap_ros.backends.onnx_ops`).
     :param debug_outputs: also output :data:`DEBUG_OUTPUTS` (parity tests).
@@ -113,33 +113,34 @@ def export_onnx(net: nn.Module, path: PathLike, input_hw: Tuple[int, int],
     :param metadata: extra ``metadata_props`` entries.
     :return: the written path.
     """
-    h, w = (int(v) for v in input_hw)
-    if h % 64 or w % 64 or h <= 0 or w <= 0:
-        raise ValueError(f'input_hw must be positive multiples of 64, not {input_hw}')
+    if input_hw is not None:
+        h, w = (int(v) for v in input_hw)
+        if h % 64 or w % 64 or h <= 0 or w <= 0:
+            raise ValueError(f'input_hw must be positive multiples of 64, not {input_hw}')
     if network_dtype not in ('fp32', 'fp16'):
         raise ValueError(f"network_dtype must be 'fp32' or 'fp16', not {network_dtype!r}")
     path = Path(path)
     half = network_dtype == 'fp16'
     device = torch.device('cuda' if half and torch.cuda.is_available() else 'cpu')
     if half and device.type == 'cpu':
-        LOG.warning('tracing a half-precision network on the CPU is slow (minutes); '
-                    'export on a CUDA machine')
-    traced = copy.deepcopy(net).to(device).eval()
-    if half:
-        traced = traced.half()
-        traced.joints_mlp = _HalfInside(traced.joints_mlp)
-    pipeline = LogoCapPipeline(traced, flip_test=flip_test, prune=False).eval()
-    graph = _PipelineGraph(pipeline, DEBUG_OUTPUTS if debug_outputs else (), half)
+        LOG.warning('tracing a half-precision network on the CPU is slow (about a minute at '
+                    'small sizes, more at camera sizes); export on a CUDA machine')
+    pipeline = export_pipeline(net, flip_test, network_dtype, device)
+    graph = _PipelineGraph(pipeline, DEBUG_OUTPUTS if debug_outputs else ())
+    trace_hw = DYNAMIC_TRACE_HW if input_hw is None else (h, w)
+    dynamic = {'dynamic_axes': {INPUT_NAME: {2: 'height', 3: 'width'}}} \
+        if input_hw is None else {}
     tmp = temp_path_beside(path)
     try:
         with torch.no_grad(), exportable_refinement(dynconv), warnings.catch_warnings():
             warnings.simplefilter('ignore')
-            torch.onnx.export(graph, (torch.zeros(1, 3, h, w, device=device),), str(tmp),
-                              input_names=[INPUT_NAME], output_names=list(graph.names),
-                              opset_version=opset, do_constant_folding=True,
-                              **_legacy_exporter_kwargs())
+            torch.onnx.export(graph, (torch.zeros((1, 3) + tuple(trace_hw), device=device),),
+                              str(tmp), input_names=[INPUT_NAME],
+                              output_names=list(graph.names), opset_version=opset,
+                              do_constant_folding=True, **dynamic, **_legacy_exporter_kwargs())
         meta = {'logocap_ros.arch': str(getattr(net, 'arch', '')),
-                'logocap_ros.input_hw': f'{h}x{w}', 'logocap_ros.flip_test': str(bool(flip_test)),
+                'logocap_ros.input_hw': DYNAMIC if input_hw is None else f'{h}x{w}',
+                'logocap_ros.flip_test': str(bool(flip_test)),
                 'logocap_ros.weights_sha256': weights_sha256(net),
                 'logocap_ros.opset': str(opset), 'logocap_ros.dynconv': dynconv,
                 'logocap_ros.network_dtype': network_dtype,
@@ -154,39 +155,52 @@ def export_onnx(net: nn.Module, path: PathLike, input_hw: Tuple[int, int],
     return path
 
 
-def cached_onnx(net: nn.Module, input_hw: Tuple[int, int], flip_test: bool = True,
+def cached_name(arch: str, input_hw: Optional[Tuple[int, int]], flip_test: bool, opset: int,
+                dynconv: str, network_dtype: str, digest: str) -> str:
+    """File name of a cached export (everything that changes the graph is in it)."""
+    size = DYNAMIC if input_hw is None else f'{int(input_hw[0])}x{int(input_hw[1])}'
+    return (f'{arch}-{size}-{"flip" if flip_test else "noflip"}-opset{opset}-{dynconv}'
+            f'{"-fp16net" if network_dtype == "fp16" else ""}-{digest[:16]}.onnx')
+
+
+def cached_onnx(net: nn.Module, input_hw: Optional[Tuple[int, int]], flip_test: bool = True,
                 opset: int = DEFAULT_OPSET, dynconv: str = 'conv',
                 cache_dir: Optional[PathLike] = None,
-                weights_digest: Optional[str] = None, network_dtype: str = 'fp32') -> Path:
+                weights_digest: Optional[str] = None, network_dtype: str = 'fp32',
+                cache_limit_mb: Optional[float] = None) -> Path:
     """Return the cached ONNX export for these settings, exporting it first when missing.
 
-    The file name holds everything that changes the export: architecture, input size, flip,
-    opset, dynamic-conv form, and a digest of the weights hash, this package's version and
-    torch's version. Files go to ``<cache>/onnx`` (see :func:`logocap_ros.backends.cache.
-    cache_root`).
+    The file name holds everything that changes the export: architecture, input size (or
+    ``dynamic`` for ``input_hw=None``), flip, opset, dynamic-conv form, and a digest of the
+    weights hash, this package's version and torch's version. Files go to ``<cache>/onnx``
+    (see :func:`logocap_ros.backends.cache.cache_root`); a used file is marked as recently
+    used and, after a new export, the least recently used files are deleted while the cache
+    is over its size limit (:func:`logocap_ros.backends.cache.prune_cache`).
 
     :param weights_digest: precomputed :func:`weights_sha256` of ``net`` (saves hashing).
     :param network_dtype: ``'fp32'`` or ``'fp16'`` (see :func:`export_onnx`).
+    :param cache_limit_mb: cache size limit (default ``$LOGOCAP_CACHE_LIMIT_MB`` or 4096).
     """
-    import hashlib
-    from .cache import cache_root
-    h, w = (int(v) for v in input_hw)
     digest = hashlib.sha256('|'.join([
         weights_digest or weights_sha256(net), __version__, torch.__version__]).encode())
-    name = (f'{getattr(net, "arch", "net")}-{h}x{w}-{"flip" if flip_test else "noflip"}-'
-            f'opset{opset}-{dynconv}{"-fp16net" if network_dtype == "fp16" else ""}-'
-            f'{digest.hexdigest()[:16]}.onnx')
+    name = cached_name(getattr(net, 'arch', 'net'), input_hw, flip_test, opset, dynconv,
+                       network_dtype, digest.hexdigest())
     path = cache_root(cache_dir) / 'onnx' / name
     if path.exists():
         LOG.info('using cached ONNX export %s', path)
+        touch(path)
         return path
-    LOG.warning('exporting LOGO-CAP to ONNX for input %dx%d (H x W), flip=%s: one-time step '
-                'for this resolution (tens of seconds on a CPU), cached at %s',
-                h, w, flip_test, path)
+    what = 'any input size' if input_hw is None else \
+        f'input {int(input_hw[0])}x{int(input_hw[1])} (H x W)'
+    LOG.warning('exporting LOGO-CAP to ONNX for %s, flip=%s, network %s: one-time step '
+                '(tens of seconds on a CPU), cached at %s', what, flip_test, network_dtype,
+                path)
     t0 = time.perf_counter()
-    export_onnx(net, path, (h, w), flip_test=flip_test, opset=opset, dynconv=dynconv,
+    export_onnx(net, path, input_hw, flip_test=flip_test, opset=opset, dynconv=dynconv,
                 network_dtype=network_dtype)
-    LOG.warning('ONNX export done in %.1f s', time.perf_counter() - t0)
+    LOG.warning('ONNX export done in %.1f s (%.0f MB)', time.perf_counter() - t0,
+                path.stat().st_size / 1e6)
+    prune_cache(cache_dir, limit_mb=cache_limit_mb, keep=[path])
     return path
 
 
@@ -287,114 +301,14 @@ def _kept(out: Dict[str, np.ndarray]) -> Optional[np.ndarray]:
 
 def check_export(net: nn.Module, path: PathLike, flip_test: bool,
                  seed: int = 0) -> Dict[str, float]:
-    """Run the ONNX file (ORT CPU) and PyTorch (CPU) on one random image; return the diffs."""
+    """Run the ONNX file (ORT CPU) and PyTorch (CPU) on one random image; return the diffs.
+
+    A dynamic-size export is checked at 128x192 (not the traced size).
+    """
     meta = read_metadata(path)
-    h, w = (int(v) for v in meta['logocap_ros.input_hw'].split('x'))
+    text = meta.get('logocap_ros.input_hw', DYNAMIC)
+    h, w = (128, 192) if text == DYNAMIC else (int(v) for v in text.split('x'))
     images = np.random.default_rng(seed).standard_normal((1, 3, h, w)).astype(np.float32)
     got = run_onnxruntime(path, images)
     ref = run_torch(net.cpu().eval(), images, flip_test, list(got))
     return compare_outputs(ref, got)
-
-
-def _parse_hw(text: str) -> Tuple[int, int]:
-    try:
-        h, w = (int(v) for v in text.lower().split('x'))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'expected HEIGHTxWIDTH, e.g. 480x640, not {text!r}')
-    if h <= 0 or w <= 0:
-        raise argparse.ArgumentTypeError(f'image size must be positive, not {text!r}')
-    return h, w
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog='logocap-export-onnx',
-        description='Export the whole LOGO-CAP pipeline to ONNX for one input resolution and '
-                    'check it against PyTorch with ONNX Runtime (CPU).')
-    p.add_argument('--arch', choices=['w32', 'w48'], default='w32')
-    p.add_argument('--weights', required=True,
-                   help="checkpoint file, w32/w48 (cached official weights), or 'random' "
-                        '(deterministic untrained weights, for tests)')
-    p.add_argument('--input-size', type=int, default=None,
-                   help='network input short side, multiple of 64 (default 512 w32, 640 w48)')
-    p.add_argument('--image-size', type=_parse_hw, default=None, metavar='HxW',
-                   help='camera image HEIGHTxWIDTH, e.g. 480x640 for a 640x480 camera; the '
-                        'network input is what the resize rule gives for it (default: square)')
-    p.add_argument('--no-flip', action='store_true', help='export without the flip test')
-    p.add_argument('--opset', type=int, default=DEFAULT_OPSET)
-    p.add_argument('--dynconv', choices=['conv', 'shifted'], default='conv',
-                   help='dynamic convolution form: one grouped Conv with run-time weights '
-                        "('conv') or shift-multiply-add ('shifted', no run-time Conv weights)")
-    p.add_argument('--debug-outputs', action='store_true',
-                   help='also output intermediate maps ' + ', '.join(DEBUG_OUTPUTS))
-    p.add_argument('--half-network', action='store_true',
-                   help='store the network in FP16 (refinement stays FP32) for strongly typed '
-                        'TensorRT FP16 engines; traced on CUDA when available; not checked')
-    p.add_argument('--no-check', action='store_true', help='skip the ONNX Runtime check')
-    p.add_argument('--out', required=True, help='output .onnx file')
-    return p
-
-
-def load_net(arch: str, weights: str) -> Tuple[nn.Module, Dict[str, str]]:
-    """Build the network with ``weights`` (file, short name, or ``'random'``).
-
-    :return: the network and metadata describing the weights source.
-    :raises ValueError: unreadable or mismatching checkpoint.
-    """
-    from ..core.checkpoint import (CheckpointError, filled_state_dict, load_into,
-                                   load_state_dict)
-    from ..core.model import LogoCapNet
-    net = LogoCapNet(arch)
-    if weights == 'random':
-        net.load_state_dict(filled_state_dict(net, 'B'))
-        return net.eval(), {'logocap_ros.weights': 'random:B'}
-    from .cache import file_sha256
-    from ..core.estimator import _resolve_weights
-    path = Path(str(_resolve_weights(weights)))
-    try:
-        load_into(net, load_state_dict(path), source=str(path))
-    except CheckpointError as exc:
-        raise ValueError(str(exc)) from None
-    return net.eval(), {'logocap_ros.weights': path.name,
-                        'logocap_ros.checkpoint_sha256': file_sha256(path)}
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point of ``logocap-export-onnx``; returns the exit status."""
-    args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format='%(message)s')
-    try:
-        size = args.input_size or {'w32': 512, 'w48': 640}[args.arch]
-        input_hw = input_hw_for(size, args.image_size)
-        net, meta = load_net(args.arch, args.weights)
-    except (ValueError, FileNotFoundError) as exc:
-        print(f'logocap-export-onnx: error: {exc}', file=sys.stderr)
-        return 2
-    print(f'exporting {args.arch} flip={not args.no_flip} input {input_hw[0]}x{input_hw[1]} '
-          f'(H x W) opset {args.opset} dynconv={args.dynconv} -> {args.out}', flush=True)
-    t0 = time.perf_counter()
-    export_onnx(net, args.out, input_hw, flip_test=not args.no_flip, opset=args.opset,
-                dynconv=args.dynconv, debug_outputs=args.debug_outputs, metadata=meta,
-                network_dtype='fp16' if args.half_network else 'fp32')
-    print(f'exported in {time.perf_counter() - t0:.1f} s '
-          f'({os.path.getsize(args.out) / 1e6:.1f} MB)', flush=True)
-    if args.no_check or args.half_network:
-        return 0
-    return _report_check(check_export(net, args.out, not args.no_flip))
-
-
-def _report_check(diffs: Dict[str, float]) -> int:
-    """Print the parity check; non-zero when it is clearly off."""
-    print('check vs PyTorch (ONNX Runtime CPU, random image): ' + ', '.join(
-        f'{k} {v:.3g}' for k, v in diffs.items()))
-    bad = (diffs.get('scores', 0.0) > 1e-3 or diffs.get('found', 1.0) < 0.9
-           or diffs.get('joints_moved', 0.0) > 0.05)
-    if bad:
-        print('logocap-export-onnx: error: the export does not match PyTorch', file=sys.stderr)
-        return 1
-    print('check passed')
-    return 0
-
-
-if __name__ == '__main__':
-    sys.exit(main())

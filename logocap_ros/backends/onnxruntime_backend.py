@@ -15,10 +15,11 @@
 
 """ONNX Runtime backend: CPU, CUDA and TensorRT execution providers.
 
-Given an ONNX file (from ``logocap-export-onnx``) it runs that file, whose input shape is
-fixed. Given only a network, it exports the whole pipeline once per input resolution, lazily
-on the first frame of that resolution, into the ONNX cache (``$LOGOCAP_CACHE_DIR/onnx``,
-default ``~/.cache/logocap_ros/onnx``), and reuses the cached file on later starts.
+Given an ONNX file (from ``logocap-export-onnx``) it runs that file (fixed or dynamic input
+size). Given only a network, it exports the whole pipeline once per weights and flip setting
+with a dynamic input size, at :meth:`activate` (not on the first frame), into the ONNX cache
+(``$LOGOCAP_CACHE_DIR/onnx``, default ``~/.cache/logocap_ros/onnx``), and reuses the cached
+file on later starts. ``dynamic_shapes=False`` exports per input size instead (lazily).
 """
 
 import logging
@@ -30,6 +31,9 @@ from typing import Dict, List, Optional, Tuple, Union
 import numpy as np
 
 from .base import BackendUnavailable, InferenceBackend, INPUT_NAME, OUTPUT_NAMES
+
+#: Session key of a dynamic-size session (serves every input size).
+ANY_SIZE = (0, 0)
 
 LOG = logging.getLogger('logocap_ros.backends')
 PRECISIONS = ('fp32', 'fp16')
@@ -116,11 +120,14 @@ class OnnxRuntimeBackend(InferenceBackend):
     :param device: ``'cpu'`` or ``'cuda[:N]'``.
     :param precision: ``'fp32'``; ``'fp16'`` with the TensorRT execution provider only.
     :param flip_test: must match the ONNX file when one is given.
-    :param onnx_path: a fixed ONNX file (its input shape is then the only one accepted).
+    :param onnx_path: a given ONNX file (a fixed-size one accepts only its input shape).
     :param cache_dir: cache root (default ``$LOGOCAP_CACHE_DIR`` or ``~/.cache/logocap_ros``).
     :param dynconv: dynamic convolution form for on-demand exports (``conv``/``shifted``).
     :param threads: intra-op threads (default: physical cores).
     :param use_tensorrt_ep: on CUDA, prefer ONNX Runtime's TensorRT provider.
+    :param prepare_hw: input sizes ``(H, W)`` run once at :meth:`activate` (warm-up, so the
+        first frame is as fast as the next).
+    :param dynamic_shapes: one export for every input size (default); False: one per size.
     """
 
     name = 'onnxruntime'
@@ -128,7 +135,8 @@ class OnnxRuntimeBackend(InferenceBackend):
     def __init__(self, net=None, device: str = 'cpu', precision: str = 'fp32',
                  flip_test: bool = True, onnx_path: Optional[Union[str, os.PathLike]] = None,
                  cache_dir: Optional[Union[str, os.PathLike]] = None, dynconv: str = 'conv',
-                 threads: Optional[int] = None, use_tensorrt_ep: bool = False) -> None:
+                 threads: Optional[int] = None, use_tensorrt_ep: bool = False,
+                 prepare_hw=(), dynamic_shapes: bool = True) -> None:
         super().__init__()
         self.ort = import_onnxruntime()
         if net is None and onnx_path is None:
@@ -143,6 +151,8 @@ class OnnxRuntimeBackend(InferenceBackend):
             self.device, precision, self.ort.get_available_providers(), use_tensorrt_ep,
             cache_root(cache_dir) / 'ort_trt' if use_tensorrt_ep or precision == 'fp16'
             else None)
+        self.prepare_hw = [tuple(int(v) for v in hw) for hw in prepare_hw]
+        self.dynamic_shapes = bool(dynamic_shapes)
         self._sessions: Dict[Tuple[int, int], object] = {}
         self._last_hw: Optional[Tuple[int, int]] = None
         self._weights_digest: Optional[str] = None
@@ -156,6 +166,17 @@ class OnnxRuntimeBackend(InferenceBackend):
     def _activate(self) -> None:
         if self.onnx_path is not None:
             self._open(self.onnx_path)
+        elif self.dynamic_shapes:
+            self._open(self._export(None))
+        for hw in self.prepare_hw:
+            if self.onnx_path is not None and ANY_SIZE not in self._sessions \
+                    and hw not in self._sessions:
+                continue    # a fixed-size file: other sizes fail on use, with the reason
+            t0 = time.perf_counter()
+            self._session_for(hw).run(list(OUTPUT_NAMES), {
+                INPUT_NAME: np.zeros((1, 3) + hw, np.float32)})
+            LOG.info('onnxruntime warmed up for input %dx%d in %.1f s', hw[0], hw[1],
+                     time.perf_counter() - t0)
 
     def _deactivate(self) -> None:
         self._sessions.clear()
@@ -179,10 +200,12 @@ class OnnxRuntimeBackend(InferenceBackend):
         session = self.ort.InferenceSession(str(path), sess_options=self._options(),
                                             providers=self.providers)
         shape = session.get_inputs()[0].shape
-        hw = (int(shape[2]), int(shape[3]))
+        fixed = all(isinstance(v, int) for v in shape[2:])
+        hw = (int(shape[2]), int(shape[3])) if fixed else ANY_SIZE
         self._sessions[hw] = session
-        LOG.info('onnxruntime session for %s (%dx%d) ready in %.1f s on %s', path.name,
-                 hw[0], hw[1], time.perf_counter() - t0, session.get_providers()[0])
+        LOG.info('onnxruntime session for %s (%s) ready in %.1f s on %s', path.name,
+                 f'{hw[0]}x{hw[1]}' if fixed else 'any input size',
+                 time.perf_counter() - t0, session.get_providers()[0])
         return hw
 
     def _check_metadata(self, path: Path) -> None:
@@ -195,22 +218,25 @@ class OnnxRuntimeBackend(InferenceBackend):
                              'the setting')
 
     def _session_for(self, hw: Tuple[int, int]):
-        session = self._sessions.get(hw)
+        session = self._sessions.get(hw) or self._sessions.get(ANY_SIZE)
         if session is not None:
             return session
         if self.onnx_path is not None:
             fixed = next(iter(self._sessions), None)
             raise ValueError(f'{self.onnx_path} takes input {fixed[0]}x{fixed[1]} (H x W), '
                              f'got {hw[0]}x{hw[1]}; export one for this resolution '
-                             '(logocap-export-onnx --image-size HxW)')
+                             '(logocap-export-onnx --image-size HxW) or a dynamic one')
+        self._open(self._export(hw))
+        return self._sessions[hw]
+
+    def _export(self, hw: Optional[Tuple[int, int]]) -> Path:
+        """Return the cached export for ``hw`` (None: dynamic size), exporting when missing."""
         from .cache import weights_sha256
         from .export_onnx import cached_onnx
         if self._weights_digest is None:
             self._weights_digest = weights_sha256(self.net)
-        path = cached_onnx(self.net, hw, self.flip_test, dynconv=self.dynconv,
+        return cached_onnx(self.net, hw, self.flip_test, dynconv=self.dynconv,
                            cache_dir=self.cache_dir, weights_digest=self._weights_digest)
-        self._open(path)
-        return self._sessions[hw]
 
     def _infer(self, images: np.ndarray) -> Dict[str, np.ndarray]:
         hw = (int(images.shape[2]), int(images.shape[3]))
@@ -223,5 +249,5 @@ class OnnxRuntimeBackend(InferenceBackend):
 
     def input_shape(self) -> Optional[tuple]:
         """Return ``(1, 3, H, W)`` of the last session used (or the fixed file), else None."""
-        hw = self._last_hw or next(iter(self._sessions), None)
+        hw = self._last_hw or next((k for k in self._sessions if k != ANY_SIZE), None)
         return None if hw is None else (1, 3) + hw

@@ -23,6 +23,11 @@
   back to the next one when a package is missing.
 
 The device is never changed behind the user's back: ``device='cpu'`` stays on the CPU.
+
+:func:`open_backend` also *starts* the backend (exports, engine parse/build, warm-up), so a
+backend that cannot run here fails before the first frame: ``'auto'`` then logs one line with
+the reason and tries the next one; an explicitly named backend raises
+:class:`BackendUnavailable` with that line.
 """
 
 import importlib.util
@@ -35,17 +40,23 @@ LOG = logging.getLogger('logocap_ros.backends')
 #: CPU order for 'auto' (ONNX Runtime measured faster than PyTorch eager on CPU).
 CPU_PREFERENCE: Tuple[str, ...] = ('onnxruntime', 'torch')
 CUDA_PREFERENCE: Tuple[str, ...] = ('tensorrt', 'onnxruntime', 'torch')
-_ORT_KEYS = ('onnx_path', 'cache_dir', 'dynconv', 'threads', 'use_tensorrt_ep')
-_TRT_KEYS = ('engine_path', 'onnx_path', 'cache_dir', 'on_stale', 'workspace_gb')
+_TORCH_KEYS = ('prepare_hw', 'cuda_graph', 'compile_graph', 'static_shapes')
+_ORT_KEYS = ('onnx_path', 'cache_dir', 'dynconv', 'threads', 'use_tensorrt_ep', 'prepare_hw',
+             'dynamic_shapes')
+_TRT_KEYS = ('engine_path', 'onnx_path', 'cache_dir', 'on_stale', 'workspace_gb', 'dynconv',
+             'prepare_hw')
+#: Errors that mean "this backend cannot start here" (not programming errors).
+START_ERRORS = (BackendUnavailable, ImportError, OSError, RuntimeError, ValueError)
 
 
 def _pick(kwargs: dict, keys) -> dict:
     return {k: kwargs[k] for k in keys if kwargs.get(k) is not None}
 
 
-def _make_torch(net, device, precision, flip_test, **_kw) -> InferenceBackend:
+def _make_torch(net, device, precision, flip_test, **kw) -> InferenceBackend:
     from .torch_backend import TorchBackend
-    return TorchBackend(net, device=device, precision=precision, flip_test=flip_test)
+    return TorchBackend(net, device=device, precision=precision, flip_test=flip_test,
+                        **_pick(kw, _TORCH_KEYS))
 
 
 def _make_onnxruntime(net, device, precision, flip_test, **kw) -> InferenceBackend:
@@ -105,8 +116,8 @@ def create_backend(name: str, net, device: str = 'cpu', precision: str = 'fp32',
     """Create the backend ``name`` (``'auto'`` picks the fastest one available).
 
     :param net: :class:`logocap_ros.core.model.LogoCapNet` with loaded weights.
-    :param kwargs: backend options (``onnx_path``, ``engine_path``, ``cache_dir``, ...);
-        ``input_size`` and ``arch`` are accepted and ignored (shapes come from the frames).
+    :param kwargs: backend options (``onnx_path``, ``engine_path``, ``cache_dir``,
+        ``prepare_hw``, ...); options another backend takes are ignored.
     :raises ValueError: unknown name.
     :raises BackendUnavailable: known but not usable here (message says what to install).
     """
@@ -129,6 +140,64 @@ def _create_auto(net, device, precision, flip_test, **kwargs) -> InferenceBacken
                                      flip_test=flip_test, **kwargs)
         except (BackendUnavailable, ValueError) as exc:
             errors.append(f'{name}: {exc}')
+            continue
+        LOG.info("backend 'auto' chose %s", backend.describe())
+        return backend
+    raise BackendUnavailable(f'no backend can run on {device!r} with {precision}: '
+                             + ' | '.join(errors))
+
+
+def one_line(exc: BaseException, limit: int = 400) -> str:
+    """Return ``exc`` as one line of at most ``limit`` characters (for logs and errors)."""
+    text = ' '.join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[:limit - 3] + '...'
+
+
+def start(backend: InferenceBackend) -> InferenceBackend:
+    """Activate ``backend``; on failure release what it holds and re-raise."""
+    try:
+        return backend.activate()
+    except BaseException:
+        try:
+            backend._deactivate()
+        except Exception:   # noqa: BLE001  (best effort; the first error is the one to show)
+            LOG.debug('cleanup after a failed start raised', exc_info=True)
+        raise
+
+
+def open_backend(name: str, net, device: str = 'cpu', precision: str = 'fp32',
+                 flip_test: bool = True, **kwargs) -> InferenceBackend:
+    """Create *and start* the backend ``name`` (exports, engine builds and warm-up run here).
+
+    ``'auto'`` tries :func:`auto_candidates` in order; a candidate that fails to be created
+    or started is skipped with one warning line naming the reason (``backend 'auto':
+    tensorrt cannot start here (...); trying onnxruntime``).
+
+    :raises BackendUnavailable: the named backend (or every ``auto`` candidate) cannot start;
+        the message is one line with the reason.
+    :raises ValueError: unknown backend name.
+    """
+    if name != 'auto':
+        if name not in BACKENDS:
+            raise ValueError(f'unknown backend {name!r}; choose one of '
+                             f'{", ".join(BACKEND_NAMES)}')
+        try:
+            return start(create_backend(name, net, device=device, precision=precision,
+                                        flip_test=flip_test, **kwargs))
+        except START_ERRORS as exc:
+            raise BackendUnavailable(f'backend {name!r} cannot start on {device} '
+                                     f'({precision}): {one_line(exc)}') from exc
+    errors = []
+    candidates = auto_candidates(device)
+    for i, cand in enumerate(candidates):
+        try:
+            backend = start(create_backend(cand, net, device=device, precision=precision,
+                                           flip_test=flip_test, **kwargs))
+        except START_ERRORS as exc:
+            errors.append(f'{cand}: {one_line(exc)}')
+            nxt = candidates[i + 1] if i + 1 < len(candidates) else None
+            LOG.warning("backend 'auto': %s cannot start here (%s); %s", cand, one_line(exc),
+                        f'trying {nxt}' if nxt else 'no backend left')
             continue
         LOG.info("backend 'auto' chose %s", backend.describe())
         return backend

@@ -17,8 +17,15 @@
 
 Engines come from an explicit engine file, from an ONNX file (engine built or reused through
 :func:`logocap_ros.backends.build_engine.ensure_engine`), or, given only a network, from the
-ONNX export cache, once per input resolution. ``tensorrt`` is imported only when this backend
-is created; without it, :class:`BackendUnavailable` says what to install.
+ONNX export cache, once per input resolution. Everything for the sizes in ``prepare_hw`` (the
+expected camera) is parsed, built or loaded in :meth:`activate`, so a graph TensorRT rejects
+fails at start (``backend: auto`` then falls back) rather than on the first frame; another
+size met later is exported and built on first sight (logged). ``tensorrt`` is imported only
+when this backend is created; without it, :class:`BackendUnavailable` says what to install.
+
+On-demand exports use the ``shifted`` dynamic convolution by default (Pad/Slice/Mul/Add
+only, which every TensorRT parses); ``dynconv='conv'`` selects the grouped ``Conv`` with
+run-time weights (faster where the parser accepts it, unverified on TensorRT 10.3/11).
 """
 
 import logging
@@ -34,6 +41,8 @@ from .build_engine import import_tensorrt
 
 LOG = logging.getLogger('logocap_ros.backends')
 PRECISIONS = ('fp16', 'fp32')
+#: Dynamic-convolution form of on-demand exports for TensorRT (see the module docstring).
+DEFAULT_DYNCONV = 'shifted'
 PathLike = Union[str, os.PathLike]
 
 
@@ -78,6 +87,8 @@ class TensorRTBackend(InferenceBackend):
     :param on_stale: ``'build'`` (log loudly, build once, cache) or ``'error'`` (raise
         :class:`BackendUnavailable` with the build command) when no valid engine is cached.
     :param workspace_gb: builder workspace limit for on-demand builds.
+    :param dynconv: dynamic-convolution form of on-demand exports (``shifted`` or ``conv``).
+    :param prepare_hw: input sizes ``(H, W)`` whose engines are built/loaded at activation.
     """
 
     name = 'tensorrt'
@@ -85,7 +96,8 @@ class TensorRTBackend(InferenceBackend):
     def __init__(self, net=None, device: str = 'cuda', precision: str = 'fp16',
                  flip_test: bool = True, engine_path: Optional[PathLike] = None,
                  onnx_path: Optional[PathLike] = None, cache_dir: Optional[PathLike] = None,
-                 on_stale: str = 'build', workspace_gb: Optional[float] = None) -> None:
+                 on_stale: str = 'build', workspace_gb: Optional[float] = None,
+                 dynconv: str = DEFAULT_DYNCONV, prepare_hw=()) -> None:
         super().__init__()
         self.trt = import_tensorrt()
         import torch
@@ -102,6 +114,11 @@ class TensorRTBackend(InferenceBackend):
         self.engine_path = Path(engine_path) if engine_path else None
         self.onnx_path = Path(onnx_path) if onnx_path else None
         self.cache_dir, self.on_stale, self.workspace_gb = cache_dir, on_stale, workspace_gb
+        from .export_onnx import DYNCONV_FORMS
+        if dynconv not in DYNCONV_FORMS:
+            raise ValueError(f'dynconv must be one of {DYNCONV_FORMS}, not {dynconv!r}')
+        self.dynconv = dynconv
+        self.prepare_hw = [tuple(int(v) for v in hw) for hw in prepare_hw]
         self._engines: Dict[Tuple[int, int], _Engine] = {}
         self._runtime = None
         self._stream = None
@@ -117,6 +134,9 @@ class TensorRTBackend(InferenceBackend):
         fixed = self._fixed_engine_path()
         if fixed is not None:
             self._load(fixed)
+        elif self.net is not None:
+            for hw in self.prepare_hw:
+                self._engine_for(hw)
 
     def _deactivate(self) -> None:
         self._engines.clear()
@@ -176,8 +196,11 @@ class TensorRTBackend(InferenceBackend):
             raise ValueError(f'the engine takes input {fixed[0]}x{fixed[1]} (H x W), got '
                              f'{hw[0]}x{hw[1]}; build one for this resolution')
         from .export_onnx import cached_onnx
-        onnx_path = cached_onnx(self.net, hw, self.flip_test, cache_dir=self.cache_dir,
-                                network_dtype=self.precision)
+        if self.is_active:
+            LOG.warning('new input size %dx%d: exporting and building its TensorRT engine '
+                        'now (prepare it at start with the expected image size)', *hw)
+        onnx_path = cached_onnx(self.net, hw, self.flip_test, dynconv=self.dynconv,
+                                cache_dir=self.cache_dir, network_dtype=self.precision)
         return self._load(self._ensure(onnx_path))
 
     def _infer(self, images: np.ndarray) -> Dict[str, np.ndarray]:

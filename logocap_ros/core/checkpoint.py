@@ -18,6 +18,7 @@ import hashlib
 import math
 import os
 from pathlib import Path
+import re
 from typing import Dict, Optional, Union
 
 import torch
@@ -29,7 +30,16 @@ _WRAPPER_KEYS = ('state_dict', 'model', 'model_state_dict', 'best_state_dict', '
 
 
 class CheckpointError(Exception):
-    """A checkpoint file is missing, unreadable, or does not match the model."""
+    """A checkpoint file is missing, unreadable, or does not match the model.
+
+    :param suggested_arch: the architecture the file looks like when it is not the requested
+        one (``'w32'``/``'w48'``), else None; callers name their own option for it
+        (``--arch`` in the tools, ``arch:=`` for the node).
+    """
+
+    def __init__(self, message: str, suggested_arch: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.suggested_arch = suggested_arch
 
 
 def load_state_dict(path: Union[str, os.PathLike]) -> StateDict:
@@ -47,10 +57,28 @@ def load_state_dict(path: Union[str, os.PathLike]) -> StateDict:
     try:
         obj = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as exc:  # torch raises many types for corrupt/foreign files
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f'cannot read checkpoint {path}: {first[:200]} (is it a PyTorch '
-                              f'.pth/.pth.tar file? re-download it if it is truncated)') from None
+        raise CheckpointError(f'cannot read checkpoint {path}: {_load_error(exc)}') from None
     return _unwrap(obj, path)
+
+
+def _load_error(exc: BaseException) -> str:
+    """Explain a failed tensors-only ``torch.load`` in one line, without torch's advice.
+
+    torch suggests ``weights_only=False`` for files it refuses; that can run arbitrary code
+    from the file, so it is never repeated here: only the underlying reason is kept.
+    """
+    text = ' '.join(str(exc).split())
+    found = re.search(r'Unsupported global: GLOBAL ([\w.]+)', text)
+    if found:
+        return (f'it holds a Python object ({found.group(1)}) besides tensors, which the safe '
+                '(tensors-only) loader refuses; save only the state dict '
+                '(torch.save(model.state_dict(), path)) from a source you trust, or '
+                're-download the official checkpoint')
+    found = re.search(r'WeightsUnpickler error: (.*?)(?: Check the documentation|$)', text)
+    reason = found.group(1) if found else ('' if 'weights_only' in text else text)
+    reason = reason[:200] or type(exc).__name__
+    return (f'{reason} (not a PyTorch .pth/.pth.tar checkpoint, or a corrupt one: re-download '
+            'it if it is truncated)')
 
 
 def _unwrap(obj: object, path: Path) -> StateDict:
@@ -93,14 +121,15 @@ def load_into(model: LogoCapNet, state: StateDict, source: str = 'checkpoint') -
               for k in own if k in state and state[k].shape != own[k].shape]
     if missing or unexpected or shapes:
         guess = guess_arch(state)
-        hint = (f'the file looks like LOGO-CAP {guess.upper()}; use --arch {guess}'
-                if guess and guess != model.arch else 'it does not look like a LOGO-CAP model')
+        suggested = guess if guess and guess != model.arch else None
+        hint = (f'the file looks like LOGO-CAP {guess.upper()} (architecture {guess})'
+                if suggested else 'it does not look like a LOGO-CAP model')
         parts = [f'{source} does not match LOGO-CAP {model.arch.upper()}: {hint}.']
         for label, items in (('missing keys', missing), ('unexpected keys', unexpected),
                              ('shape mismatches', shapes)):
             if items:
                 parts.append(f'{len(items)} {label}, e.g. {", ".join(items[:3])}')
-        raise CheckpointError(' '.join(parts))
+        raise CheckpointError(' '.join(parts), suggested)
     model.load_state_dict(state, strict=True)
 
 

@@ -16,8 +16,13 @@
 
 All functions are plain tensor code with static shapes (fixed top-K), so the whole pipeline
 exports to ONNX. Coordinates are network-input pixels ("input px") unless noted; feature maps
-are at stride 4.
+are at stride 4. Constant tensors (flip permutations, the KEM grid) can be built once with
+:func:`constants` and passed in, so that a frame creates no tensors from Python data (no
+host-to-device copies on a GPU, capturable as a CUDA graph); without them they are built per
+call, with the same values.
 """
+
+from typing import Dict, Optional
 
 import torch
 import torch.nn.functional as F
@@ -31,19 +36,36 @@ CENTER_THRESHOLD = 0.01
 FLIP_INDEX_18 = tuple(FLIP_INDEX) + (17,)
 
 
-def fuse_flip(heatmaps: torch.Tensor, offsets: torch.Tensor):
+def constants(ksize: int = 5, dtype=torch.float32, device=None) -> Dict[str, torch.Tensor]:
+    """Return the constant tensors of :func:`fuse_flip` and :func:`kem_grid`, by name.
+
+    ``flip_index_18`` ``[18]``, ``flip_index_17`` ``[17]`` (int64), ``offset_sign`` ``[2]``
+    and ``kem_offsets`` ``[(2 ksize + 1)^2, 17, 2]`` (``dtype``). At most 3-D, so that
+    ``module.to(memory_format=...)`` leaves them alone as buffers.
+    """
+    n = 2 * ksize + 1
+    return {'flip_index_18': torch.tensor(FLIP_INDEX_18, dtype=torch.long, device=device),
+            'flip_index_17': torch.tensor(FLIP_INDEX, dtype=torch.long, device=device),
+            'offset_sign': torch.tensor([-1.0, 1.0], dtype=dtype, device=device),
+            'kem_offsets': kem_offsets(ksize, dtype, device).reshape(n * n, 17, 2)}
+
+
+def fuse_flip(heatmaps: torch.Tensor, offsets: torch.Tensor,
+              consts: Optional[Dict[str, torch.Tensor]] = None):
     """Average the outputs of an image and its horizontal mirror.
 
     :param heatmaps: ``[2, 18, h, w]``, batch 1 = raw output for the mirrored image.
     :param offsets: ``[2, 34, h, w]`` (channel ``2j`` = x, ``2j+1`` = y offset of joint j).
+    :param consts: from :func:`constants` on the tensors' device (else built here).
     :return: fused heatmaps ``[1, 18, h, w]`` and offsets ``[1, 34, h, w]``.
     """
-    hm_flip = heatmaps[1:2, list(FLIP_INDEX_18)].flip(3)
+    if consts is None:
+        consts = constants(dtype=offsets.dtype, device=offsets.device)
+    hm_flip = heatmaps[1:2, consts['flip_index_18']].flip(3)
     fused_hm = (heatmaps[0:1] + hm_flip) * 0.5
     h, w = offsets.shape[-2:]
-    off = offsets[1:2].flip(3).reshape(1, 17, 2, h, w)[:, list(FLIP_INDEX)]
-    sign = torch.tensor([-1.0, 1.0], dtype=offsets.dtype, device=offsets.device)
-    off = (off * sign.view(1, 1, 2, 1, 1)).reshape(1, 34, h, w)
+    off = offsets[1:2].flip(3).reshape(1, 17, 2, h, w)[:, consts['flip_index_17']]
+    off = (off * consts['offset_sign'].view(1, 1, 2, 1, 1)).reshape(1, 34, h, w)
     return fused_hm, (offsets[0:1] + off) * 0.5
 
 
@@ -106,9 +128,17 @@ def kem_offsets(ksize: int = 5, dtype=torch.float32, device=None) -> torch.Tenso
     return torch.stack([dx.expand(n, n, 17), dy.expand(n, n, 17)], dim=-1)
 
 
-def kem_grid(poses: torch.Tensor, ksize: int = 5) -> torch.Tensor:
-    """Candidate grid around each initial pose: ``[K, 17, 2]`` -> ``[K, 11, 11, 17, 2]``."""
-    grid = kem_offsets(ksize, poses.dtype, poses.device)
+def kem_grid(poses: torch.Tensor, ksize: int = 5,
+             consts: Optional[Dict[str, torch.Tensor]] = None) -> torch.Tensor:
+    """Candidate grid around each initial pose: ``[K, 17, 2]`` -> ``[K, 11, 11, 17, 2]``.
+
+    :param consts: from :func:`constants` (its ``kem_offsets``), else built here.
+    """
+    n = 2 * ksize + 1
+    if consts is None:
+        grid = kem_offsets(ksize, poses.dtype, poses.device)
+    else:
+        grid = consts['kem_offsets'].view(n, n, 17, 2)
     return poses[:, None, None] + grid[None]
 
 

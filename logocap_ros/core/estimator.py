@@ -15,13 +15,14 @@
 """The plain-Python LOGO-CAP estimator: image in, people out.
 
 ``PoseEstimator(image)`` = preprocess -> backend (network + refinement) -> candidate
-filtering, back-projection and pose NMS.
+filtering, back-projection and pose NMS. The backend is given ready-made: building one from
+weights and settings (and choosing the backend) is the job of the layer above,
+:func:`logocap_ros.backends.factory.create_estimator`; ``core`` never imports the backends.
 """
 
 from dataclasses import dataclass
-import os
 import time
-from typing import Optional, Union
+from typing import Optional, Tuple
 
 import numpy as np
 
@@ -45,6 +46,10 @@ class EstimatorConfig:
     :param precision: ``'fp32'`` or ``'fp16'`` (GPU backends).
     :param max_people: at most this many people per image (official: 30).
     :param pose_threshold: people with a lower pose score are dropped (0 = official).
+    :param expected_image_hw: ``(height, width)`` of the images to come (the camera): the
+        backend is prepared for it at start (TensorRT engine built, CUDA graph captured), so
+        the first frame is fast and a failing engine build shows at start. Other sizes still
+        work (prepared on first sight). None: prepare nothing in advance.
     """
 
     arch: str = 'w32'
@@ -55,6 +60,7 @@ class EstimatorConfig:
     precision: str = 'fp32'
     max_people: int = 30
     pose_threshold: float = 0.0
+    expected_image_hw: Optional[Tuple[int, int]] = (480, 640)
 
     def validate(self) -> 'EstimatorConfig':
         """Raise ValueError naming the bad field and the fix; return self when valid."""
@@ -67,6 +73,10 @@ class EstimatorConfig:
             raise ValueError(f"precision must be 'fp32' or 'fp16', not {self.precision!r}")
         if not 1 <= int(self.max_people) <= 30:
             raise ValueError(f'max_people must be in [1, 30], not {self.max_people!r}')
+        hw = self.expected_image_hw
+        if hw is not None and (len(hw) != 2 or min(int(v) for v in hw) <= 0):
+            raise ValueError('expected_image_hw must be (height, width) in px or None, not '
+                             f'{hw!r}')
         return self
 
     @property
@@ -86,32 +96,6 @@ class PoseEstimator:
         self.config = config.validate()
         self.backend = backend
 
-    @classmethod
-    def from_checkpoint(cls, weights: Union[str, os.PathLike],
-                        config: Optional[EstimatorConfig] = None) -> 'PoseEstimator':
-        """Build from a checkpoint path (or a short name known to ``logocap-weights``).
-
-        :raises logocap_ros.core.checkpoint.CheckpointError: unreadable or mismatching file.
-        """
-        from .checkpoint import load_into, load_state_dict
-        from .model import LogoCapNet
-        config = (config or EstimatorConfig()).validate()
-        path = _resolve_weights(weights)
-        net = LogoCapNet(config.arch)
-        load_into(net, load_state_dict(path), source=str(path))
-        return cls(_make_backend(net.eval(), config), config)
-
-    @classmethod
-    def random(cls, config: Optional[EstimatorConfig] = None,
-               seed_variant: str = 'B') -> 'PoseEstimator':
-        """Create an estimator with untrained, deterministic weights (for tests and demos)."""
-        from .checkpoint import filled_state_dict
-        from .model import LogoCapNet
-        config = (config or EstimatorConfig()).validate()
-        net = LogoCapNet(config.arch)
-        net.load_state_dict(filled_state_dict(net, seed_variant))
-        return cls(_make_backend(net.eval(), config), config)
-
     def __call__(self, image: np.ndarray, color: str = 'bgr') -> PoseResult:
         """Estimate the poses of everyone in ``image``.
 
@@ -121,11 +105,18 @@ class PoseEstimator:
         :raises ValueError: on an image of the wrong type/shape or an unknown colour order.
         """
         t0 = time.perf_counter()
-        rgb = preprocessing.to_rgb(image, color)
-        box = preprocessing.letterbox_for(rgb.shape[:2], self.config.resolved_input_size)
-        tensor = preprocessing.normalise(preprocessing.warp_to_input(rgb, box))
-        t1 = time.perf_counter()
-        out = self.backend.infer({'images': tensor})
+        if getattr(self.backend, 'preprocesses_images', False):
+            # the backend resizes and normalises on its device (CUDA) from the raw image
+            preprocessing.check_image(image, color)
+            box = preprocessing.letterbox_for(image.shape[:2], self.config.resolved_input_size)
+            t1 = time.perf_counter()
+            out = self.backend.infer_image(image, color, box)
+        else:
+            rgb = preprocessing.to_rgb(image, color)
+            box = preprocessing.letterbox_for(rgb.shape[:2], self.config.resolved_input_size)
+            tensor = preprocessing.normalise(preprocessing.warp_to_input(rgb, box))
+            t1 = time.perf_counter()
+            out = self.backend.infer({'images': tensor})
         t2 = time.perf_counter()
         kps, scores = postprocessing.finalize(out['poses'], out['scores'], out['centers'], box,
                                               self.config.max_people)
@@ -133,27 +124,8 @@ class PoseEstimator:
         t3 = time.perf_counter()
         timings = {'preprocess': t1 - t0, **self.backend.last_timings,
                    'postprocess': t3 - t2, 'total': t3 - t0}
-        return PoseResult(kps[keep], scores[keep], rgb.shape[:2], timings)
+        return PoseResult(kps[keep], scores[keep], image.shape[:2], timings)
 
     def close(self) -> None:
         """Release the backend's device resources."""
         self.backend.deactivate()
-
-
-def _resolve_weights(weights: Union[str, os.PathLike]):
-    """Map a short name (``w32``/``w48``) to the weights cache, else treat as a path."""
-    if str(weights) in ARCHS and not os.path.exists(str(weights)):
-        try:
-            from ..tools.weights import resolve_weights
-        except ImportError:
-            return weights
-        return resolve_weights(str(weights))
-    return weights
-
-
-def _make_backend(net, config: EstimatorConfig):
-    from ..backends.registry import create_backend
-    backend = create_backend(config.backend, net, device=config.device,
-                             precision=config.precision, flip_test=config.flip_test,
-                             input_size=config.resolved_input_size, arch=config.arch)
-    return backend.activate()

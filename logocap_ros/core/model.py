@@ -55,10 +55,16 @@ class MixtureAttention(nn.Module):
             nn.Conv2d(channels, mixtures, 1, bias=False), nn.Identity(), HardSigmoid())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Return mixture weights ``[N, K]`` for ``x`` ``[N, C, H, W]``."""
-        var, mean = torch.var_mean(x, dim=(2, 3), keepdim=True)
+        """Return mixture weights ``[N, K]`` for ``x`` ``[N, C, H, W]``.
+
+        The statistics are computed in FP32 whatever the dtype of ``x``: in FP16 the squared
+        deviations overflow to inf as soon as a value lies ~256 from its window mean (then
+        ``rsqrt`` gives 0 and the mixture weights become constant). For FP32 input the casts
+        are no-ops.
+        """
+        var, mean = torch.var_mean(x.float(), dim=(2, 3), keepdim=True)
         stat = mean * torch.rsqrt(var + 1e-3)
-        return self.attention(stat).flatten(1)
+        return self.attention(stat.to(x.dtype)).flatten(1)
 
 
 class AttentiveBatchNorm2d(nn.BatchNorm2d):

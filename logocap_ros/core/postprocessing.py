@@ -93,19 +93,23 @@ def pose_nms(poses: np.ndarray, scores: np.ndarray) -> np.ndarray:
 
 
 def finalize(poses: np.ndarray, scores: np.ndarray, centers: np.ndarray, box: Letterbox,
-             max_people: int = 30) -> Tuple[np.ndarray, np.ndarray]:
+             max_people: int = 30, sort: bool = True) -> Tuple[np.ndarray, np.ndarray]:
     """Turn the pipeline's candidates into the final people.
 
     :param poses: ``(K, 17, 3)`` input px; ``scores`` ``(K,)``; ``centers`` ``(K, 3)``.
-    :return: keypoints ``(P, 17, 3)`` in original px and scores ``(P,)``, NMS order, at
-        most ``max_people`` (highest scores kept).
+    :param max_people: keep at most this many (the highest scores).
+    :param sort: order the people by decreasing score (stable); False keeps the official
+        NMS order (for comparisons with the reference implementation).
+    :return: keypoints ``(P, 17, 3)`` in original px and scores ``(P,)``.
     """
     idx = keep_candidates(centers, scores)
     kept_poses = to_original(poses[idx], box)
     kept_scores = scores[idx].astype(np.float32)
     order = pose_nms(kept_poses, kept_scores)
     out_poses, out_scores = kept_poses[order], kept_scores[order]
-    if len(out_scores) > max_people:
-        top = np.sort(np.argsort(-out_scores, kind='stable')[:max_people])
-        out_poses, out_scores = out_poses[top], out_scores[top]
-    return out_poses, out_scores
+    by_score = np.argsort(-out_scores, kind='stable')
+    if sort:
+        top = by_score[:max_people]
+    else:
+        top = np.sort(by_score[:max_people])
+    return out_poses[top], out_scores[top]

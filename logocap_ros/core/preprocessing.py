@@ -119,13 +119,18 @@ def to_rgb(image: np.ndarray, color: str) -> np.ndarray:
     :param color: ``'bgr'`` (OpenCV) or ``'rgb'``.
     :raises ValueError: on a wrong dtype, shape or colour order name.
     """
+    check_image(image, color)
+    if color == 'rgb':
+        return np.ascontiguousarray(image)
+    return np.ascontiguousarray(image[:, :, ::-1])
+
+
+def check_image(image: np.ndarray, color: str) -> None:
+    """Raise ValueError unless ``image`` is ``(h, w, 3)`` uint8 and ``color`` 'bgr' or 'rgb'."""
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
         raise ValueError('image must be a numpy uint8 array, got '
                          f'{getattr(image, "dtype", type(image).__name__)}')
     if image.ndim != 3 or image.shape[2] != 3 or image.shape[0] == 0 or image.shape[1] == 0:
         raise ValueError(f'image must have shape (H, W, 3) with H, W > 0, got {image.shape}')
-    if color == 'rgb':
-        return np.ascontiguousarray(image)
-    if color == 'bgr':
-        return np.ascontiguousarray(image[:, :, ::-1])
-    raise ValueError(f"color must be 'bgr' or 'rgb', not {color!r}")
+    if color not in ('rgb', 'bgr'):
+        raise ValueError(f"color must be 'bgr' or 'rgb', not {color!r}")

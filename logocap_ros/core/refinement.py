@@ -21,6 +21,8 @@ Gaussian-weighted window of the joint's full-resolution heatmap around the initi
 the final joint is a 0.75/0.25 blend of the two best positions.
 """
 
+from typing import Dict, Optional
+
 import torch
 import torch.nn.functional as F
 
@@ -58,7 +60,19 @@ def gaussian_window(dtype=torch.float32, device=None) -> torch.Tensor:
     return g * (g >= GAUSS_CUTOFF).to(dtype)
 
 
-def global_windows(heatmaps_hr: torch.Tensor, poses: torch.Tensor) -> torch.Tensor:
+def constants(dtype=torch.float32, device=None) -> Dict[str, torch.Tensor]:
+    """Return the constant tensors of :func:`global_windows`, by name.
+
+    ``window_offsets`` ``[97]``, ``gaussian_window`` ``[97, 97]`` (``dtype``) and
+    ``joint_index`` ``[17]`` (int64); passing them saves building them at every frame.
+    """
+    return {'window_offsets': window_offsets(dtype, device),
+            'gaussian_window': gaussian_window(dtype, device),
+            'joint_index': torch.arange(17, device=device)}
+
+
+def global_windows(heatmaps_hr: torch.Tensor, poses: torch.Tensor,
+                   consts: Optional[Dict[str, torch.Tensor]] = None) -> torch.Tensor:
     """Gaussian-weighted 97x97 heatmap windows centred on each joint.
 
     Sampling points are the joint plus integer offsets, so the bilinear indices and weights
@@ -67,13 +81,16 @@ def global_windows(heatmaps_hr: torch.Tensor, poses: torch.Tensor) -> torch.Tens
 
     :param heatmaps_hr: ``[17 or 18, H, W]`` full-resolution heatmaps (joint j uses map j).
     :param poses: ``[K, 17, 2]`` window centres, input px.
+    :param consts: from :func:`constants` on the tensors' device (else built here).
     :return: ``[K, 17, 97, 97]``.
     """
+    if consts is None:
+        consts = constants(poses.dtype, poses.device)
     _, h, w = heatmaps_hr.shape
-    t = window_offsets(poses.dtype, poses.device)
+    t = consts['window_offsets']
     x0, x1, wx0, wx1 = axis_taps(poses[..., 0, None] + t, w)         # each [K, 17, 97]
     y0, y1, wy0, wy1 = axis_taps(poses[..., 1, None] + t, h)
-    joint = torch.arange(17, device=poses.device)[None, :, None] * (h * w)
+    joint = consts['joint_index'][None, :, None] * (h * w)
     row0, row1 = (y0 * w + joint)[..., :, None], (y1 * w + joint)[..., :, None]
     col0, col1 = x0[..., None, :], x1[..., None, :]
     wy0, wy1 = wy0[..., :, None], wy1[..., :, None]
@@ -81,7 +98,7 @@ def global_windows(heatmaps_hr: torch.Tensor, poses: torch.Tensor) -> torch.Tens
     flat = heatmaps_hr[:17].reshape(-1)
     win = (flat[row0 + col0] * (wy0 * wx0) + flat[row0 + col1] * (wy0 * wx1)
            + flat[row1 + col0] * (wy1 * wx0) + flat[row1 + col1] * (wy1 * wx1))
-    return win * gaussian_window(poses.dtype, poses.device)
+    return win * consts['gaussian_window']
 
 
 def dynamic_kernels(kams: torch.Tensor) -> torch.Tensor:

@@ -19,10 +19,14 @@ from typing import Dict
 
 import numpy as np
 
+#: At most this many people per image: the model refines its top-30 centre candidates
+#: (``pipeline.TOP_K``), so ``max_people`` ranges over 1..30 everywhere.
+MAX_PEOPLE = 30
+
 
 @dataclass
 class PoseResult:
-    """People found in one image.
+    """People found in one image, sorted by decreasing pose score (the estimator's order).
 
     :param keypoints: ``(N, 17, 3)`` float32: x, y in original-image pixels (x right, y down,
         pixel centres at integer coordinates), and the joint confidence (LOGO-CAP: about 0..1,
@@ -52,11 +56,23 @@ class PoseResult:
 
     @property
     def boxes(self) -> np.ndarray:
-        """Keypoint-extent boxes, ``(N, 4)`` float32 ``[x_min, y_min, x_max, y_max]`` in px."""
+        """Person boxes, ``(N, 4)`` float32 ``[x_min, y_min, x_max, y_max]`` in px.
+
+        The extent of the joints with a score > 0 (all finite joints when none has one),
+        clipped to the image (``0 .. width - 1``, ``0 .. height - 1``).
+        """
         if len(self) == 0:
             return np.zeros((0, 4), np.float32)
-        xy = self.keypoints[:, :, :2]
-        return np.concatenate([xy.min(axis=1), xy.max(axis=1)], axis=1).astype(np.float32)
+        xy = self.keypoints[:, :, :2].astype(np.float64)
+        finite = np.isfinite(xy).all(axis=2)
+        use = finite & (self.keypoints[:, :, 2] > 0)
+        use = np.where(use.any(axis=1, keepdims=True), use, finite)
+        low = np.where(use[..., None], xy, np.inf).min(axis=1)
+        high = np.where(use[..., None], xy, -np.inf).max(axis=1)
+        height, width = (float(v) for v in self.image_size[:2])
+        limit = np.array([max(width - 1, 0.0), max(height - 1, 0.0)])
+        boxes = np.concatenate([np.clip(low, 0, limit), np.clip(high, 0, limit)], axis=1)
+        return np.nan_to_num(boxes, posinf=0.0, neginf=0.0).astype(np.float32)
 
     @classmethod
     def empty(cls, image_size: tuple) -> 'PoseResult':

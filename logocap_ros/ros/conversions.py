@@ -178,6 +178,11 @@ def result_to_markers(result: PoseResult, header: Any, style: MarkerStyle = Mark
     return MarkerArray(markers=markers)
 
 
+def clear_markers(header: Any) -> MarkerArray:
+    """Return a ``MarkerArray`` holding only ``DELETEALL`` (sent on deactivate/shutdown)."""
+    return MarkerArray(markers=[Marker(header=header, action=Marker.DELETEALL)])
+
+
 def _marker(header: Any, ns: str, marker_id: int, marker_type: int, points: list,
             color: ColorRGBA, size: float) -> Marker:
     marker = Marker(header=header, ns=ns, id=int(marker_id), type=marker_type,

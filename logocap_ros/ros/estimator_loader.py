@@ -98,8 +98,9 @@ def load_estimator(cfg: NodeConfig) -> LoadedEstimator:
     if path is not None:
         path = resolve_path(path)  # fail fast, before importing torch
     import torch
+    from logocap_ros.backends.factory import create_estimator, RANDOM
     from logocap_ros.core.checkpoint import CheckpointError
-    from logocap_ros.core.estimator import EstimatorConfig, PoseEstimator
+    from logocap_ros.core.estimator import EstimatorConfig
     device = resolve_device(cfg.device, torch.cuda.is_available)
     if cfg.precision == 'fp16' and device == 'cpu':
         raise StartupError('precision:=fp16 needs a GPU; use precision:=fp32 on the CPU')
@@ -109,14 +110,14 @@ def load_estimator(cfg: NodeConfig) -> LoadedEstimator:
     names = _field_names(EstimatorConfig)
     try:
         est_cfg = EstimatorConfig(**{k: v for k, v in kwargs.items() if k in names})
-        if path is None:
-            estimator = PoseEstimator.random(est_cfg)
-        else:
-            estimator = PoseEstimator.from_checkpoint(path, est_cfg)
+        # starts the backend: exports, engine builds and warm-up happen here, at configure
+        estimator = create_estimator(RANDOM if path is None else path, est_cfg)
     except StartupError:
         raise
     except (CheckpointError, ImportError, ValueError, RuntimeError, OSError) as exc:
-        raise StartupError(_one_line(exc)) from None
+        arch_hint = getattr(exc, 'suggested_arch', None)  # node syntax, not the CLI's
+        raise StartupError(_one_line(exc) + (f' Set arch:={arch_hint}.' if arch_hint else '')
+                           ) from None
     backend = getattr(getattr(estimator, 'backend', None), 'name', cfg.backend)
     kind = 'random-untrained' if path is None else 'trained'
     flip = ' flip' if cfg.flip_test else ''

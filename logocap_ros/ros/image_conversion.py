@@ -20,7 +20,8 @@ without a running ROS graph. Every malformed input raises :class:`ValueError` wi
 that says what is wrong and how to fix it; nothing else escapes.
 
 Semantics follow ``cv_bridge``'s ``imgmsg_to_cv2(msg, 'bgr8')``: 16-bit colour and mono16 are
-scaled by 255/65535 with rounding, ``yuv422`` is UYVY and ``yuv422_yuy2`` is YUYV. Encodings
+scaled by 255/65535 with rounding, ``yuv422`` is UYVY and ``yuv422_yuy2`` is YUYV, and
+``bayer_*8``/``bayer_*16`` mosaics are demosaiced (bilinear, OpenCV) before scaling. Encodings
 ``cv_bridge`` refuses for a colour target (``32FC1``, ``16UC1``, ``8UC1``, ``8UC3``) are
 converted here: single-channel data is min-max normalised over its finite values to 0..255
 (NaN and infinity become 0); ``8UC3`` is taken as BGR. When a ROS 2 ``cv_bridge`` is importable
@@ -66,6 +67,12 @@ _ENCODINGS = {
     'yuv422_yuy2': ('u1', 2, cv2.COLOR_YUV2BGR_YUY2),
     'yuyv': ('u1', 2, cv2.COLOR_YUV2BGR_YUY2),
 }
+# Bayer mosaics (ROS names the top-left 2x2 cell; OpenCV's codes name the second row's
+# middle, hence the shifted names, as cv_bridge maps them): demosaiced, then 16 bit scaled.
+for _depth, _dtype in ((8, 'u1'), (16, 'u2')):
+    for _ros, _cv in (('rggb', cv2.COLOR_BayerBG2BGR), ('bggr', cv2.COLOR_BayerRG2BGR),
+                      ('gbrg', cv2.COLOR_BayerGR2BGR), ('grbg', cv2.COLOR_BayerGB2BGR)):
+        _ENCODINGS[f'bayer_{_ros}{_depth}'] = (_dtype, 1, ('bayer', _cv))
 
 #: Encodings for which a ROS 2 cv_bridge gives the same result as this module.
 CV_BRIDGE_ENCODINGS = frozenset((
@@ -115,6 +122,9 @@ def image_to_bgr(msg: Any, max_pixels: int = DEFAULT_MAX_PIXELS,
     if channels == 2 and width % 2:
         raise ImageError('layout', f'{encoding} image has odd width {width}; YUV 4:2:2 needs '
                          'an even width')
+    if isinstance(code, tuple) and (width < 2 or height < 2):
+        raise ImageError('layout', f'{encoding} image is {width}x{height}; a Bayer mosaic '
+                         'needs at least 2x2 pixels')
     data = _data_view(msg.data)
     itemsize = np.dtype(dtype).itemsize
     step = int(msg.step)
@@ -220,6 +230,9 @@ def _to_bgr8(pixels: np.ndarray, code: Any, encoding: str) -> np.ndarray:
     if code == 'normalise':
         gray = _normalise(pixels[:, :, 0], encoding)
         return cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
+    if isinstance(code, tuple):  # ('bayer', OpenCV code): demosaic at full depth first
+        pixels = cv2.cvtColor(np.ascontiguousarray(pixels[:, :, 0]), code[1])
+        code = None
     if pixels.dtype == np.uint16:
         pixels = _scale16(pixels)
     if pixels.shape[2] == 1:

@@ -14,10 +14,13 @@
 
 """``logocap_node``: camera images in, skeletons (``poses``), markers and diagnostics out.
 
-Lifecycle: configure reads the parameters and loads the model, activate subscribes to the
-image topic and starts the inference thread, deactivate stops both and releases the model
-(and the CUDA cache), cleanup destroys the publishers. With ``autostart`` (default) the node
-configures and activates itself, so plain ``ros2 run`` works.
+Lifecycle: configure reads the parameters, loads the model (and warms it up for
+``warmup_image_size``), creates the publishers and starts the 1 Hz diagnostics; activate
+subscribes to the image topic and starts the inference thread; deactivate stops both, clears
+the RViz markers and releases the model (and the CUDA cache); cleanup destroys the
+publishers. With ``autostart`` (default) the node configures and activates itself, so plain
+``ros2 run`` works. Diagnostics (:mod:`.diagnostics`), input hints (:mod:`.input_monitor`)
+and parameter rules (:mod:`.parameters`) live in their own modules.
 
 The subscription callback only stores the newest message in a one-slot mailbox; a worker
 thread converts, runs the model and publishes. Frames arriving while the model runs replace
@@ -29,24 +32,30 @@ import sys
 import time
 from typing import Any, List, Optional
 
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from diagnostic_msgs.msg import DiagnosticArray
 from logocap_ros.msg import PersonPoseArray, SkeletonInfo
-from logocap_ros.ros import conversions, interop, qos
+from logocap_ros.ros import conversions, diagnostics, input_monitor, interop, qos
 from logocap_ros.ros.depth_input import DepthInput, import_message_filters, markers_3d_or_clear
 from logocap_ros.ros.estimator_loader import (load_estimator, LoadedEstimator, release,
                                               StartupError)
 from logocap_ros.ros.image_conversion import bgr_to_image_msg, compressed_to_bgr, image_to_bgr
 from logocap_ros.ros.latest_frame import FrameWorker
-from logocap_ros.ros.parameters import declare_parameters, DYNAMIC, NodeConfig, read_config
+from logocap_ros.ros.log_bridge import LogBridge
+from logocap_ros.ros.parameters import (change_problem, declare_parameters, DYNAMIC, NodeConfig,
+                                        read_config)
 from logocap_ros.ros.people import PeopleFilter, stamp_seconds
 from logocap_ros.ros.shutdown import ExitRequest, init_ros, spin_until_exit
 from logocap_ros.ros.stats import NodeStats, RateLimitedLog
+from logocap_ros.ros.warmup import run_warmup
 from logocap_ros.tools.draw import draw_poses
 from rcl_interfaces.msg import SetParametersResult
 import rclpy
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
+import rclpy.logging
+from rclpy.utilities import get_rmw_implementation_identifier
 from sensor_msgs.msg import CompressedImage, Image
+from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
 
 NODE_NAME = 'logocap_node'
@@ -57,7 +66,8 @@ class LogocapNode(LifecycleNode):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(NODE_NAME, **kwargs)
-        declare_parameters(self)
+        for warning in declare_parameters(self):
+            self.get_logger().warning(warning)
         self.cfg: NodeConfig = read_config(self._param)
         self.startup_error: Optional[str] = None
         self.stats = NodeStats()
@@ -66,16 +76,27 @@ class LogocapNode(LifecycleNode):
         self._worker: Optional[FrameWorker] = None
         self._sub = None
         self._pubs: dict = {}
-        self._timers: List[Any] = []
+        self._input_timer = None  # not `_timers`: rclpy's Node keeps its timer list there
         self._warned_qos: set = set()
         self._depth: Optional[DepthInput] = None  # 3D input (use_depth), made on activate
         self._people = PeopleFilter(self.cfg)  # tracking + smoothing (ros/people.py)
         self._interop: Optional[interop.InteropOutputs] = None  # vision_msgs / REP-155
+        # lifecycle-state label for diagnostics and parameter rules; what a warm-up is doing
+        self._state = 'unconfigured'
+        self._warming_up: Optional[str] = None
+        self._diag_timer = None
+        self._health = diagnostics.HealthMonitor(self.cfg.no_image_warn_s)
+        self._no_image = input_monitor.Backoff(self.cfg.no_image_warn_s)
+        self._topics = ('', '')
+        self._activated_at = time.monotonic()
+        self._received_at_activation = 0
+        self._frame_id = ''
+        self._log_bridge = LogBridge(self.get_logger())  # backends' logging -> ROS logger
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
     # ----------------------------------------------------------------- lifecycle callbacks
     def on_configure(self, state: State) -> TransitionCallbackReturn:
-        """Read and validate parameters, load the model, create the publishers."""
+        """Read and validate parameters, load the model, create the publishers, warm up."""
         try:
             self.cfg = read_config(self._param).validate()
             interop.require_packages(self.cfg)
@@ -83,16 +104,45 @@ class LogocapNode(LifecycleNode):
                 import_message_filters()  # fail early, naming the package to install
             self._loaded = load_estimator(self.cfg)
         except (ValueError, StartupError) as exc:
-            self.startup_error = str(exc)
-            self.get_logger().error(f'cannot configure: {exc}')
-            return TransitionCallbackReturn.FAILURE
+            return self._configure_failed(exc)
         self._people.configure(self.cfg)
         if self._loaded.untrained:
             self.get_logger().warning('weights:=random - UNTRAINED demo weights, the poses are '
                                       'meaningless; pass weights:=<checkpoint> for real use')
+        self._health.warn_s = self.cfg.no_image_warn_s
         self._create_publishers()
+        self._diag_timer = self.create_timer(1.0, self._publish_diagnostics)
+        if self.cfg.warmup_hw is not None and not self._warm_up(self.cfg.warmup_hw):
+            self.on_cleanup(state)
+            return TransitionCallbackReturn.FAILURE
+        self._state = 'inactive'
         self.get_logger().info(f'configured: {self._loaded.method}')
         return TransitionCallbackReturn.SUCCESS
+
+    def _configure_failed(self, exc: BaseException) -> TransitionCallbackReturn:
+        self.startup_error = str(exc)
+        self.get_logger().error(f'cannot configure: {exc}')
+        return TransitionCallbackReturn.FAILURE
+
+    def _warm_up(self, hw: tuple) -> bool:
+        """Run the model once on a blank image of the camera's size; False on failure."""
+        what = f'warm-up run on a blank {hw[1]}x{hw[0]} image'
+        self.get_logger().info(f'{what} (warmup_image_size) ...')
+
+        def tick(elapsed: float) -> None:
+            self._warming_up = f'{what}, {elapsed:.0f} s so far'
+            self._publish_diagnostics()
+
+        try:
+            seconds = run_warmup(self._loaded.estimator, hw, tick)
+        except Exception as exc:  # noqa: BLE001 - any backend failure ends the transition
+            self._warming_up = None
+            self.startup_error = f'warm-up failed: {type(exc).__name__}: {exc}'
+            self.get_logger().error(f'cannot configure: {self.startup_error}')
+            return False
+        self._warming_up = None
+        self.get_logger().info(f'warm-up done in {seconds:.1f} s')
+        return True
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
         """Reload the model if deactivate released it, subscribe, start the worker."""
@@ -105,44 +155,57 @@ class LogocapNode(LifecycleNode):
         self._worker = FrameWorker(self._process, self._on_worker_error)
         self._worker.start()
         raw = self.cfg.input_transport == 'raw'
+        self._topics = input_monitor.input_topics(self.cfg.input_transport,
+                                                  self.resolve_topic_name)
         self._sub = self.create_subscription(
-            Image if raw else CompressedImage, 'image' if raw else 'image/compressed',
-            self._on_image, qos.image_qos(self.cfg.reliability))
+            Image if raw else CompressedImage, self._topics[0], self._on_image,
+            qos.image_qos(self.cfg.reliability))
         if self.cfg.use_depth:
             self._depth = DepthInput(self, self.cfg, import_message_filters())
         self._activated_at = time.monotonic()
-        self._timers = [self.create_timer(1.0, self._on_diagnostics_timer),
-                        self.create_timer(1.0, self._check_input)]
+        self._received_at_activation = self.stats.received
+        self._no_image.reset(self.cfg.no_image_warn_s)
+        self._input_timer = self.create_timer(1.0, self._check_input)
+        self._state = 'active'
         self.get_logger().info(f'active: listening on {self._sub.topic_name} '
                                f'({self.cfg.reliability}, depth 1)')
         return TransitionCallbackReturn.SUCCESS
 
     def on_deactivate(self, state: State) -> TransitionCallbackReturn:
-        """Unsubscribe, stop the worker, release the model and the CUDA cache."""
+        """Unsubscribe, stop the worker, clear the markers, release the model."""
         self._stop_processing()
+        self._clear_markers()
         self._release_model()
         self._people.reset()
         if self._interop is not None:
             self._interop.reset()
+        self._state = 'inactive'
         return TransitionCallbackReturn.SUCCESS
 
     def on_cleanup(self, state: State) -> TransitionCallbackReturn:
-        """Destroy the publishers and drop the model."""
-        for pub in self._pubs.values():
-            self.destroy_publisher(pub)
-        self._pubs = {}
-        if self._interop is not None:
-            self._interop.destroy()
-            self._interop = None
+        """Destroy the publishers and the diagnostics timer, drop the model."""
+        self._destroy_outputs()
         self._release_model()
         self._people.reset()
+        self._state = 'unconfigured'
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state: State) -> TransitionCallbackReturn:
         """Stop everything."""
         self._stop_processing()
+        self._clear_markers()
+        self._destroy_outputs()
         self._release_model()
+        self._state = 'finalized'
         return TransitionCallbackReturn.SUCCESS
+
+    def destroy_node(self) -> None:
+        """Detach the logging bridge, then destroy the node."""
+        bridge = getattr(self, '_log_bridge', None)  # absent when __init__ failed early
+        if bridge is not None:
+            bridge.close()
+            self._log_bridge = None
+        super().destroy_node()
 
     # ------------------------------------------------------------------------ helpers
     def _release_model(self) -> None:
@@ -151,6 +214,23 @@ class LogocapNode(LifecycleNode):
 
     def _param(self, name: str) -> Any:
         return self.get_parameter(name).value
+
+    def _destroy_outputs(self) -> None:
+        if self._diag_timer is not None:
+            self.destroy_timer(self._diag_timer)
+            self._diag_timer = None
+        for pub in self._pubs.values():
+            self.destroy_publisher(pub)
+        self._pubs = {}
+        if self._interop is not None:
+            self._interop.destroy()
+            self._interop = None
+
+    def _clear_markers(self) -> None:
+        """Remove this node's skeletons from RViz (deactivate, shutdown)."""
+        if 'markers' in self._pubs and self.context.ok():  # not after Ctrl-C ended rclpy
+            header = Header(stamp=self.get_clock().now().to_msg(), frame_id=self._frame_id)
+            self._pubs['markers'].publish(conversions.clear_markers(header))
 
     def _create_publishers(self) -> None:
         out = qos.output_qos()
@@ -168,9 +248,12 @@ class LogocapNode(LifecycleNode):
             self.get_logger().info(f'publishing {line}')
 
     def _publish_skeleton_info(self) -> None:
+        """Publish the latched SkeletonInfo, stamped now, in the last image's frame."""
         if 'info' in self._pubs and self._loaded is not None:
+            header = Header(stamp=self.get_clock().now().to_msg(), frame_id=self._frame_id)
             self._pubs['info'].publish(conversions.skeleton_info(
-                self._loaded.method, self.cfg.keypoint_threshold, self.cfg.pose_threshold))
+                self._loaded.method, self.cfg.keypoint_threshold, self.cfg.pose_threshold,
+                header))
 
     def _stop_processing(self) -> None:
         if self._depth is not None:
@@ -179,14 +262,22 @@ class LogocapNode(LifecycleNode):
         if self._sub is not None:
             self.destroy_subscription(self._sub)
             self._sub = None
-        for timer in self._timers:
-            self.destroy_timer(timer)
-        self._timers = []
+        if self._input_timer is not None:
+            self.destroy_timer(self._input_timer)
+            self._input_timer = None
         if self._worker is not None:
             self._worker.stop()
             self._worker = None
 
     def _on_set_parameters(self, params: List[Any]) -> SetParametersResult:
+        configured = self._state != 'unconfigured'
+        for param in params:
+            problem = change_problem(param.name, param.value, configured)
+            if problem:
+                return SetParametersResult(successful=False, reason=problem)
+        later = sorted(p.name for p in params if p.name not in DYNAMIC)
+        if later and not configured:
+            self.get_logger().info(f'{", ".join(later)} will apply at the next configure')
         changes = {p.name: p.value for p in params if p.name in DYNAMIC}
         if not changes:
             return SetParametersResult(successful=True)
@@ -197,6 +288,9 @@ class LogocapNode(LifecycleNode):
         self.cfg = new_cfg
         self._people.configure(new_cfg)
         self.get_logger().info(f'parameters changed: {changes}')
+        if 'no_image_warn_s' in changes:
+            self._health.warn_s = new_cfg.no_image_warn_s
+            self._no_image.reset(new_cfg.no_image_warn_s)
         if {'pose_threshold', 'keypoint_threshold'} & changes.keys():
             self._publish_skeleton_info()
         return SetParametersResult(successful=True)
@@ -206,16 +300,20 @@ class LogocapNode(LifecycleNode):
         self.stats.on_input()
         if self._depth is not None:
             self._depth.on_colour(msg)
-        if self._worker is not None:
-            self._worker.slot.put(msg)
+        if self._worker is not None and self._worker.slot.put(msg):
+            self.stats.on_dropped()
 
     def _process(self, msg: Any) -> None:
         cfg, loaded = self.cfg, self._loaded
         if loaded is None:
             return
+        self.stats.on_started()
         started = time.perf_counter()
         if self._depth is not None:
             self._depth.claim(msg.header)  # keep its depth while the model runs
+        if msg.header.frame_id != self._frame_id:
+            self._frame_id = msg.header.frame_id
+            self._publish_skeleton_info()
         try:
             image = (image_to_bgr(msg, cfg.max_image_pixels) if isinstance(msg, Image)
                      else compressed_to_bgr(msg, cfg.max_image_pixels))
@@ -281,29 +379,39 @@ class LogocapNode(LifecycleNode):
         self._bad_input('inference_error', f'{type(exc).__name__}: {exc}')
 
     # ---------------------------------------------------------- monitoring timers
-    def _on_diagnostics_timer(self) -> None:
-        dropped = self._worker.slot.dropped if self._worker is not None else 0
-        values = self.stats.snapshot(dropped)
+    def _publish_diagnostics(self) -> None:
+        """Publish one status: counters, backend, and the health verdict (1 Hz from configure)."""
+        diag = self._pubs.get('diag')
+        if diag is None:
+            return
+        values = self.stats.snapshot()
+        ever = self.stats.received > self._received_at_activation
         silent = self.stats.seconds_since_input()
-        level, message = DiagnosticStatus.OK, 'processing'
-        if silent is None or silent > max(self.cfg.no_image_warn_s, 1.0):
-            level, message = DiagnosticStatus.WARN, 'no images received'
+        activity = diagnostics.Activity(
+            state=self._state, warming_up=self._warming_up,
+            since_input_s=(silent if ever and silent is not None
+                           else time.monotonic() - self._activated_at),
+            since_output_s=self.stats.seconds_since_output(),
+            busy_s=self.stats.busy_seconds(), topic=self._topics[0])
+        level, message = self._health.assess(time.monotonic(), values, activity)
         loaded = self._loaded
-        values.update(backend=loaded.backend if loaded else '',
+        values.update(lifecycle_state=self._state,
+                      backend=loaded.backend if loaded else '',
                       device=loaded.device if loaded else '',
                       model=loaded.method if loaded else '',
                       input_topic=self._sub.topic_name if self._sub else '')
         if self._depth is not None:
             values.update(self._depth.diagnostic_values())
             warning = self._depth.warning()
-            if warning and level == DiagnosticStatus.OK:
-                level, message = DiagnosticStatus.WARN, warning
-        level_int = level[0] if isinstance(level, bytes) else int(level)
-        self._pubs['diag'].publish(conversions.diagnostics_array(
-            f'{self.get_name()}: pose estimation', values['device'], values, level_int,
-            message, self.get_clock().now().to_msg()))
+            if warning and level == diagnostics.OK:
+                level, message = diagnostics.WARN, warning
+        diag.publish(conversions.diagnostics_array(
+            diagnostics.status_name(self.get_fully_qualified_name()),
+            diagnostics.hardware_id(str(values['device'])), values, level, message,
+            self.get_clock().now().to_msg()))
 
     def _check_input(self) -> None:
+        """Warn once per incompatible publisher; say why no image arrives (backing off)."""
         if self._sub is None:
             return
         topic = self._sub.topic_name
@@ -312,14 +420,30 @@ class LogocapNode(LifecycleNode):
             if line not in self._warned_qos:
                 self._warned_qos.add(line)
                 self.get_logger().warning(f'incompatible QoS on {topic}: {line}')
-        limit = self.cfg.no_image_warn_s
+        ever = self.stats.received > self._received_at_activation
         silent = self.stats.seconds_since_input()
-        waited = time.monotonic() - self._activated_at if silent is None else silent
-        if limit > 0 and waited >= limit and self._log_limit.allow('no_image') is not None:
-            seen = ', '.join(qos.describe_endpoint(i) for i in infos) or 'none'
-            self.get_logger().warning(
-                f'no image received on {topic} for {waited:.1f} s; publishers seen: {seen}. '
-                'Check that the camera runs and remap image:=<camera topic>')
+        waited = silent if ever and silent is not None else (
+            time.monotonic() - self._activated_at)
+        if waited < self.cfg.no_image_warn_s:
+            self._no_image.reset(self.cfg.no_image_warn_s)
+            return
+        if not self._no_image.due(waited):
+            return
+        count = getattr(self._sub, 'get_publisher_count', None)
+        matched = count() if count is not None else len(infos) - len(
+            qos.incompatible_publishers(infos, qos.image_qos(self.cfg.reliability)))
+        self.get_logger().warning(input_monitor.no_image_hint(
+            topic, self.cfg.input_transport, waited, ever,
+            [qos.describe_endpoint(i) for i in infos], matched, self._topics[1],
+            [qos.describe_endpoint(i)
+             for i in self.get_publishers_info_by_topic(self._topics[1])],
+            get_rmw_implementation_identifier(), input_monitor.shm_profile_path()))
+
+
+def _startup_failed(text: str) -> int:
+    """Report a startup error as one line through the ROS logger; return exit status 1."""
+    rclpy.logging.get_logger(NODE_NAME).error(' '.join(str(text).split()))
+    return 1
 
 
 def main(args: Optional[List[str]] = None) -> int:
@@ -333,8 +457,7 @@ def main(args: Optional[List[str]] = None) -> int:
     try:
         init_ros(args)
     except Exception as exc:  # noqa: BLE001 - rcl reports unparsable arguments this way
-        print(f'[{NODE_NAME}] invalid command line: {exc}', file=sys.stderr)
-        return 2
+        return _startup_failed(f'invalid command line: {exc}')
     node = None
     try:
         node = LogocapNode()
@@ -346,8 +469,7 @@ def main(args: Optional[List[str]] = None) -> int:
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except (ValueError, rclpy.exceptions.ParameterException) as exc:
-        print(f'[{NODE_NAME}] invalid parameter: {exc}', file=sys.stderr)
-        return 2
+        return _startup_failed(f'invalid parameter: {exc}')
     finally:
         exit_request.stopping()
         if node is not None:

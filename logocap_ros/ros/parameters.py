@@ -14,24 +14,41 @@
 
 """The node's parameters: one table, declared with descriptors, read into a frozen config.
 
-:func:`declare_parameters` declares every entry of :data:`PARAMETERS` with a description, a
-range where one applies, and ``read_only`` for what needs a reconfigure (model, backend,
-device, QoS). :class:`NodeConfig` holds the values; :meth:`NodeConfig.validate` is pure Python.
+Every entry of :data:`PARAMETERS` has a description, a range where one applies, and an
+access class:
+
+* ``startup`` (descriptor ``read_only``): only at startup (``autostart``);
+* ``configure``: what configure and activate use (model, backend, device, QoS, warm-up);
+  settable at startup and whenever the node is *unconfigured*, applied at the next
+  configure. The node refuses a change in the other states with a reason saying so;
+* ``runtime``: changeable at any time, validated first.
+
+Float parameters accept integers (``pose_threshold:=1``, ``ros2 param set ... 1``): they are
+declared with dynamic typing, and the node checks that a new value is a number in range.
+:class:`NodeConfig` holds the values; :meth:`NodeConfig.validate` is pure Python.
 """
 
 from dataclasses import dataclass, fields
+import difflib
 import re
-from typing import Any, Callable, Dict, Iterable, Mapping, NamedTuple, Optional, Tuple
+from typing import (Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional,
+                    Tuple)
+
+from logocap_ros.core.result import MAX_PEOPLE
 
 ARCHS = ('w32', 'w48')
 BACKENDS = ('auto', 'torch', 'onnxruntime', 'tensorrt')
 PRECISIONS = ('fp32', 'fp16')
 TRANSPORTS = ('raw', 'compressed')
 RELIABILITIES = ('best_effort', 'reliable')
+ACCESS = ('startup', 'configure', 'runtime')
 _DEVICE_RE = re.compile(r'^(auto|cpu|cuda(:\d+)?)$')
 # standard interfaces (ros/interop.py): ROS name tokens start with a letter
 _TOPIC_PREFIX_RE = re.compile(r'^/?[A-Za-z][A-Za-z0-9_]*(/[A-Za-z][A-Za-z0-9_]*)*$')
 _BODY_ID_PREFIX_RE = re.compile(r'^([A-Za-z][A-Za-z0-9_]*)?$')
+_SIZE_RE = re.compile(r'^\s*(\d+)\s*[xX]\s*(\d+)\s*$')
+#: Largest warm-up image side [px].
+MAX_WARMUP_SIDE = 8192
 
 
 class ParamSpec(NamedTuple):
@@ -39,106 +56,124 @@ class ParamSpec(NamedTuple):
 
     default: Any
     description: str
-    read_only: bool
+    access: str  # one of ACCESS
     limits: Optional[Tuple[float, float, float]] = None  # (from, to, step); step 0 = any
 
 
 PARAMETERS: Dict[str, ParamSpec] = {
-    'arch': ParamSpec('w32', 'HRNet backbone: w32 or w48 (must match the weights)', True),
+    'arch': ParamSpec('w32', 'HRNet backbone: w32 or w48 (must match the weights)',
+                      'configure'),
     'weights': ParamSpec('', 'checkpoint path, short name (w32, w48) or "random"/"random:w48" '
-                         'for untrained demo weights; required', True),
-    'backend': ParamSpec('auto', 'inference backend: auto, torch, onnxruntime, tensorrt', True),
+                         'for untrained demo weights; required', 'configure'),
+    'backend': ParamSpec('auto', 'inference backend: auto, torch, onnxruntime, tensorrt',
+                         'configure'),
     'device': ParamSpec('auto', 'auto (cuda:0 if available, else cpu), cpu, cuda or cuda:N',
-                        True),
-    'precision': ParamSpec('fp32', 'numeric precision: fp32 or fp16 (fp16 needs a GPU)', True),
+                        'configure'),
+    'precision': ParamSpec('fp32', 'numeric precision: fp32 or fp16 (fp16 needs a GPU)',
+                           'configure'),
     'input_size': ParamSpec(0, 'short side of the network input in px, multiple of 64; 0 = '
-                            'model default (512 for w32, 640 for w48)', True, (0, 2048, 64)),
+                            'model default (512 for w32, 640 for w48)', 'configure',
+                            (0, 2048, 64)),
     'flip_test': ParamSpec(True, 'average with the horizontally flipped image (slower, more '
-                           'accurate)', True),
-    'max_people': ParamSpec(30, 'maximum number of people per image', True, (1, 100, 1)),
+                           'accurate)', 'configure'),
+    'max_people': ParamSpec(MAX_PEOPLE, 'maximum number of people per image (the model '
+                            f'refines its top {MAX_PEOPLE} candidates)', 'configure',
+                            (1, MAX_PEOPLE, 1)),
+    'warmup_image_size': ParamSpec('', 'WIDTHxHEIGHT of the camera images (e.g. 640x480): '
+                                   'configure runs the model once on a blank image of that '
+                                   'size, so the first real frame is not slowed down by a '
+                                   'one-time export/compilation; empty = no warm-up',
+                                   'configure'),
     'input_transport': ParamSpec('raw', 'raw: subscribe sensor_msgs/Image on "image"; '
-                                 'compressed: sensor_msgs/CompressedImage on "image/compressed"',
-                                 True),
+                                 'compressed: sensor_msgs/CompressedImage on '
+                                 '"<image>/compressed" (follows an image:= remap)',
+                                 'configure'),
     'reliability': ParamSpec('best_effort', 'QoS reliability of the image subscription: '
-                             'best_effort (sensor data, depth 1) or reliable', True),
-    'autostart': ParamSpec(True, 'configure and activate the lifecycle node on startup', True),
-    'pose_threshold': ParamSpec(0.05, 'people with a lower pose score are not published '
-                                '(changeable at run time)', False, (0.0, 1.0, 0.0)),
+                             'best_effort (sensor data, depth 1) or reliable', 'configure'),
+    'autostart': ParamSpec(True, 'configure and activate the lifecycle node on startup',
+                           'startup'),
+    'pose_threshold': ParamSpec(0.05, 'people with a lower pose score are not published',
+                                'runtime', (0.0, 1.0, 0.0)),
     'keypoint_threshold': ParamSpec(0.1, 'joints with a lower score are not drawn in markers '
-                                    'and the annotated image (changeable at run time)', False,
-                                    (0.0, 1.0, 0.0)),
+                                    'and the annotated image', 'runtime', (0.0, 1.0, 0.0)),
     'publish_markers': ParamSpec(True, 'publish visualization_msgs/MarkerArray on "markers"',
-                                 False),
+                                 'runtime'),
     'publish_annotated_image': ParamSpec(True, 'publish "image_annotated" (only computed while '
-                                         'someone subscribes)', False),
+                                         'someone subscribes)', 'runtime'),
     'marker_scale': ParamSpec(0.001, 'metres per image pixel for markers (0.001: 1 px = 1 mm)',
-                              False, (1e-6, 1.0, 0.0)),
-    'marker_z': ParamSpec(0.0, 'z [m] of the marker plane in the image frame', False,
+                              'runtime', (1e-6, 1.0, 0.0)),
+    'marker_z': ParamSpec(0.0, 'z [m] of the marker plane in the image frame', 'runtime',
                           (-100.0, 100.0, 0.0)),
     'max_image_pixels': ParamSpec(7680 * 4320, 'images with more pixels are rejected',
-                                  False, (1, 1 << 30, 1)),
-    'no_image_warn_s': ParamSpec(5.0, 'warn when no image arrived for this long [s]; 0 = off',
-                                 False, (0.0, 3600.0, 0.0)),
+                                  'runtime', (1, 1 << 30, 1)),
+    'no_image_warn_s': ParamSpec(5.0, 'warn when no image arrived for this long [s], then '
+                                 'less and less often; 0 = off', 'runtime',
+                                 (0.0, 3600.0, 0.0)),
     # 3D from a depth image registered to the colour image (logocap_ros/ros/depth_input.py)
     'use_depth': ParamSpec(False, 'also subscribe to "depth/image_raw" (16UC1 mm or 32FC1 m, '
                            'registered to "image") and "depth/camera_info", synchronised with '
-                           '"image", and fill keypoints_3d', True),
+                           '"image", and fill keypoints_3d', 'configure'),
     'depth_slop': ParamSpec(0.05, 'largest stamp difference [s] between a colour image and its '
                             'depth image and camera_info (ApproximateTimeSynchronizer slop)',
-                            True, (0.0, 10.0, 0.0)),
-    'depth_min_m': ParamSpec(0.1, 'joint depths nearer than this are OUT_OF_RANGE [m]', False,
-                             (0.0, 1000.0, 0.0)),
-    'depth_max_m': ParamSpec(10.0, 'joint depths farther than this are OUT_OF_RANGE [m]', False,
-                             (0.0, 1000.0, 0.0)),
+                            'configure', (0.0, 10.0, 0.0)),
+    'depth_min_m': ParamSpec(0.1, 'joint depths nearer than this are OUT_OF_RANGE [m]',
+                             'runtime', (0.0, 1000.0, 0.0)),
+    'depth_max_m': ParamSpec(10.0, 'joint depths farther than this are OUT_OF_RANGE [m]',
+                             'runtime', (0.0, 1000.0, 0.0)),
     'depth_window_px': ParamSpec(5, 'side of the square window whose median valid depth is a '
-                                 "joint's depth [px], odd", False, (1, 51, 2)),
+                                 "joint's depth [px], odd", 'runtime', (1, 51, 2)),
     'depth_occlusion_m': ParamSpec(0.5, 'a joint whose depth differs more than this from its '
                                    "person's body depth (median of head, shoulders, hips) is "
-                                   'OCCLUDED [m]', False, (0.01, 100.0, 0.0)),
+                                   'OCCLUDED [m]', 'runtime', (0.01, 100.0, 0.0)),
     'depth_rectified': ParamSpec(False, 'the colour and depth images are rectified '
                                  '(image_rect): back-project with camera_info P, no '
-                                 'distortion', True),
+                                 'distortion', 'configure'),
     # -- tracking and smoothing (logocap_ros/ros/people.py) --
     'tracking': ParamSpec(True, 'give people stable ids across frames (PersonPose.track_id; -1 '
-                          'while a track is tentative or when off)', False),
+                          'while a track is tentative or when off)', 'runtime'),
     'track_min_hits': ParamSpec(3, 'frames in a row a person must be matched before the track '
-                                'gets an id', False, (1, 100, 1)),
+                                'gets an id', 'runtime', (1, 100, 1)),
     'track_max_age': ParamSpec(30, 'frames a person may go unseen (hidden) and keep the id',
-                               False, (0, 1000, 1)),
+                               'runtime', (0, 1000, 1)),
     'track_match_threshold': ParamSpec(0.3, 'smallest similarity (0.6 OKS + 0.4 box IoU, '
-                                       'motion-predicted) to continue a track', False,
+                                       'motion-predicted) to continue a track', 'runtime',
                                        (0.01, 1.0, 0.0)),
     'smoothing': ParamSpec(False, 'One-Euro smoothing of joint positions per track: poses, '
                            'markers and image_annotated carry smoothed keypoints, poses_raw '
-                           'the model output', False),
+                           'the model output', 'runtime'),
     'smoothing_min_cutoff': ParamSpec(1.0, 'One-Euro cutoff [Hz] of a still joint (lower = '
-                                      'smoother, more lag)', False, (0.001, 100.0, 0.0)),
+                                      'smoother, more lag)', 'runtime', (0.001, 100.0, 0.0)),
     'smoothing_beta': ParamSpec(0.02, 'One-Euro speed coefficient [1/px] (higher = less lag '
-                                'on fast motion)', False, (0.0, 10.0, 0.0)),
+                                'on fast motion)', 'runtime', (0.0, 10.0, 0.0)),
     'smoothing_d_cutoff': ParamSpec(1.0, 'One-Euro cutoff [Hz] of the joint speed estimate',
-                                    False, (0.001, 100.0, 0.0)),
+                                    'runtime', (0.001, 100.0, 0.0)),
     'smoothing_beta_3d': ParamSpec(5.0, 'One-Euro speed coefficient of the 3D joints [1/m]: '
                                    'cutoff rise [Hz] per m/s of joint speed (use_depth with '
                                    'smoothing; 5 ~ smoothing_beta 0.02 for a 600 px focal '
-                                   'length at 2.4 m)', False, (0.0, 1000.0, 0.0)),
+                                   'length at 2.4 m)', 'runtime', (0.0, 1000.0, 0.0)),
     # --- standard interfaces: vision_msgs and REP-155 (ROS4HRI), see ros/interop.py
     'publish_detections': ParamSpec(False, 'publish vision_msgs/Detection2DArray on '
                                     '"detections" (and Detection3DArray on "detections_3d" '
                                     'with 3D keypoints), built only while someone subscribes; '
-                                    'needs the vision_msgs package', True),
+                                    'needs the vision_msgs package', 'configure'),
     'hri_enable': ParamSpec(False, 'publish REP-155 (ROS4HRI) bodies of confirmed tracks: '
                             '<hri_prefix>/bodies/tracked, .../<body id>/skeleton2d and /roi; '
-                            'needs the hri_msgs package', True),
+                            'needs the hri_msgs package', 'configure'),
     'hri_prefix': ParamSpec('/humans', 'topic prefix of the REP-155 bodies; give each camera '
                             'its own (e.g. /humans_front), or a relative one under a node '
-                            'namespace', True),
+                            'namespace', 'configure'),
     'hri_body_id_prefix': ParamSpec('', 'body id = this + track id (front_ -> front_3); '
                                     'empty = 4 random letters + "_" per configure, unique '
-                                    'across cameras and restarts', True),
+                                    'across cameras and restarts', 'configure'),
 }
 
 #: Parameters that may change while the node runs.
-DYNAMIC = frozenset(name for name, spec in PARAMETERS.items() if not spec.read_only)
+DYNAMIC = frozenset(name for name, spec in PARAMETERS.items() if spec.access == 'runtime')
+#: Parameters that may change while the node is unconfigured (applied at configure).
+CONFIGURE_TIME = frozenset(name for name, spec in PARAMETERS.items()
+                           if spec.access == 'configure')
+_FLOATS = frozenset(name for name, spec in PARAMETERS.items()
+                    if isinstance(spec.default, float))
 
 
 @dataclass(frozen=True)
@@ -152,7 +187,8 @@ class NodeConfig:
     precision: str = 'fp32'
     input_size: int = 0
     flip_test: bool = True
-    max_people: int = 30
+    max_people: int = MAX_PEOPLE
+    warmup_image_size: str = ''
     input_transport: str = 'raw'
     reliability: str = 'best_effort'
     autostart: bool = True
@@ -211,8 +247,33 @@ class NodeConfig:
         """Return ``input_size`` for the estimator (None = model default)."""
         return self.input_size or None
 
+    @property
+    def warmup_hw(self) -> Optional[Tuple[int, int]]:
+        """Return ``(height, width)`` of the warm-up image, None for no warm-up."""
+        return parse_image_size(self.warmup_image_size)
+
+
+def parse_image_size(text: str) -> Optional[Tuple[int, int]]:
+    """Parse ``'640x480'`` (width x height) into ``(480, 640)``; ``''`` gives None.
+
+    :raises ValueError: for any other text or a side outside 1..8192.
+    """
+    if not str(text).strip():
+        return None
+    match = _SIZE_RE.match(str(text))
+    if match is None:
+        raise ValueError(f"warmup_image_size:='{text}' is invalid; use WIDTHxHEIGHT of the "
+                         "camera images, e.g. 640x480, or '' for no warm-up")
+    width, height = int(match.group(1)), int(match.group(2))
+    if not (1 <= width <= MAX_WARMUP_SIDE and 1 <= height <= MAX_WARMUP_SIDE):
+        raise ValueError(f"warmup_image_size:='{text}': each side must be in "
+                         f'1..{MAX_WARMUP_SIDE}')
+    return height, width
+
 
 def _check(name: str, value: Any) -> Optional[str]:
+    if name in _FLOATS and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        return f'{name}:={value!r} must be a number'
     choices = {'arch': ARCHS, 'backend': BACKENDS, 'precision': PRECISIONS,
                'input_transport': TRANSPORTS, 'reliability': RELIABILITIES}.get(name)
     if choices is not None and value not in choices:
@@ -228,6 +289,11 @@ def _check(name: str, value: Any) -> Optional[str]:
     if name == 'hri_body_id_prefix' and not _BODY_ID_PREFIX_RE.match(str(value)):
         return (f"hri_body_id_prefix:='{value}' is invalid; use letters, digits and _, "
                 'starting with a letter (e.g. front_), or empty for a random one')
+    if name == 'warmup_image_size':
+        try:
+            parse_image_size(value)
+        except ValueError as exc:
+            return str(exc)
     limits = PARAMETERS[name].limits
     if limits is not None:
         low, high, step = limits
@@ -238,14 +304,56 @@ def _check(name: str, value: Any) -> Optional[str]:
     return None
 
 
-def declare_parameters(node: Any) -> None:
+def change_problem(name: str, value: Any, configured: bool) -> Optional[str]:
+    """Return why setting parameter ``name`` to ``value`` is refused now, None if allowed.
+
+    :param configured: True unless the lifecycle node is unconfigured.
+    """
+    spec = PARAMETERS.get(name)
+    if spec is None:
+        return None
+    if spec.access == 'startup':
+        return f'{name} is only read at startup; restart the node to change it'
+    if spec.access == 'configure' and configured:
+        return (f'{name} is applied at configure; change it while the node is unconfigured '
+                '(deactivate, cleanup, set it, then configure and activate), or restart it')
+    return _check(name, value)
+
+
+def declare_parameters(node: Any) -> List[str]:
     """Declare every parameter of :data:`PARAMETERS` on ``node`` with its descriptor.
 
+    Integer overrides of float parameters (``-p pose_threshold:=1``) are taken as floats.
+
+    :return: one warning per override that matches no parameter of the node, naming the
+        closest known name (``-p pose_treshold:=0.3`` would otherwise be silently ignored).
     :raises rclpy.exceptions.ParameterException: for an override of the wrong type or out of
         range (rclpy checks the descriptor ranges on declare).
     """
+    overrides = getattr(node, '_parameter_overrides', None)
+    if isinstance(overrides, dict):
+        for name in _FLOATS & overrides.keys():
+            overrides[name] = _as_float(overrides[name])
     for name, spec in PARAMETERS.items():
         node.declare_parameter(name, spec.default, _descriptor(name, spec))
+    known = set(PARAMETERS) | {n for n in (overrides or {}) if node.has_parameter(n)}
+    return [unknown_parameter_warning(name, known) for name in sorted(overrides or {})
+            if name not in known and not name.startswith('qos_overrides.')]
+
+
+def unknown_parameter_warning(name: str, known: Iterable[str]) -> str:
+    """Return the warning for an unknown parameter, naming the closest known one."""
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    hint = f"; did you mean '{close[0]}'?" if close else '; see: ros2 param list'
+    return f"unknown parameter '{name}' is ignored{hint}"
+
+
+def _as_float(param: Any) -> Any:
+    """Return an integer ``rclpy.parameter.Parameter`` as a double one, others unchanged."""
+    from rclpy.parameter import Parameter
+    if param.type_ == Parameter.Type.INTEGER:
+        return Parameter(param.name, Parameter.Type.DOUBLE, float(param.value))
+    return param
 
 
 def read_config(get_value: Callable[[str], Any]) -> NodeConfig:
@@ -253,11 +361,22 @@ def read_config(get_value: Callable[[str], Any]) -> NodeConfig:
     return NodeConfig.from_mapping({name: get_value(name) for name in PARAMETERS})
 
 
+_ACCESS_NOTE = {
+    'startup': ' (read-only: set at startup)',
+    'configure': ' (set at startup, or while the node is unconfigured: applied at configure)',
+    'runtime': ' (changeable at run time)',
+}
+
+
 def _descriptor(name: str, spec: ParamSpec) -> Any:
     from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
-    text = spec.description + (' (read-only: set at startup or reconfigure)'
-                               if spec.read_only else '')
-    desc = ParameterDescriptor(name=name, description=text, read_only=spec.read_only)
+    desc = ParameterDescriptor(name=name, description=spec.description + _ACCESS_NOTE[
+        spec.access], read_only=spec.access == 'startup')
+    # Float parameters take integers too (`ros2 param set ... pose_threshold 1`): rclpy checks
+    # types before any callback (and Humble has no pre-set callback), so these are declared
+    # with dynamic typing and :func:`change_problem` / :meth:`NodeConfig.validate` check that
+    # the value is a number in range.
+    desc.dynamic_typing = name in _FLOATS
     if spec.limits is not None:
         low, high, step = spec.limits
         if isinstance(spec.default, bool):

@@ -21,15 +21,26 @@ from typing import Callable, Deque, Dict, Optional
 
 
 class RateMeter:
-    """Events per second over a sliding time window.
+    """Events per second over a window that stretches for slow event streams.
 
-    :param window_s: length of the window [s].
+    The rate is measured over the events of the last ``window_s`` seconds; when fewer than
+    ``min_events`` fall in it (a model that needs 11 s per frame), over the last
+    ``min_events`` events instead, looking back at most ``max_window_s``. It is 0.0 once
+    nothing happened for longer than both ``window_s`` and twice the measured interval (a
+    stopped stream), and with fewer than two events.
+
+    :param window_s: normal length of the window [s].
     :param clock: monotonic clock in seconds (injectable for tests).
+    :param min_events: events the window is stretched to include.
+    :param max_window_s: events older than this are forgotten [s].
     """
 
-    def __init__(self, window_s: float = 5.0, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, window_s: float = 5.0, clock: Callable[[], float] = time.monotonic,
+                 min_events: int = 3, max_window_s: float = 120.0):
         self._window = window_s
         self._clock = clock
+        self._min_events = max(2, int(min_events))
+        self._max_window = max(window_s, max_window_s)
         self._times: Deque[float] = deque()
 
     def tick(self) -> None:
@@ -38,15 +49,21 @@ class RateMeter:
         self._trim()
 
     def rate(self) -> float:
-        """Return events per second in the window (0.0 with fewer than two events)."""
+        """Return events per second (see the class docstring)."""
         self._trim()
-        if len(self._times) < 2:
+        now = self._clock()
+        recent = [t for t in self._times if t >= now - self._window]
+        if len(recent) < self._min_events:
+            recent = list(self._times)[-self._min_events:]
+        if len(recent) < 2 or recent[-1] <= recent[0]:
             return 0.0
-        span = self._times[-1] - self._times[0]
-        return (len(self._times) - 1) / span if span > 0 else 0.0
+        interval = (recent[-1] - recent[0]) / (len(recent) - 1)
+        if now - recent[-1] > max(self._window, 2.0 * interval):
+            return 0.0
+        return 1.0 / interval
 
     def _trim(self) -> None:
-        limit = self._clock() - self._window
+        limit = self._clock() - self._max_window
         while self._times and self._times[0] < limit:
             self._times.popleft()
 
@@ -87,8 +104,11 @@ class NodeStats:
         self._processing: Deque[float] = deque(maxlen=100)
         self.received = 0
         self.processed = 0
+        self.dropped = 0
         self.bad_input: Counter = Counter()
         self.last_input_time: Optional[float] = None
+        self.last_output_time: Optional[float] = None
+        self.busy_since: Optional[float] = None
 
     def on_input(self) -> None:
         """Record one received image."""
@@ -97,6 +117,16 @@ class NodeStats:
             self.last_input_time = self._clock()
             self.input_rate.tick()
 
+    def on_dropped(self) -> None:
+        """Count one image replaced by a newer one before the model got to it."""
+        with self._lock:
+            self.dropped += 1
+
+    def on_started(self) -> None:
+        """Record that the worker started on an image."""
+        with self._lock:
+            self.busy_since = self._clock()
+
     def on_processed(self, latency_s: float, processing_s: float) -> None:
         """Record one processed image, its stamp-to-publish latency and its processing time."""
         with self._lock:
@@ -104,11 +134,31 @@ class NodeStats:
             self.output_rate.tick()
             self._latencies.append(latency_s)
             self._processing.append(processing_s)
+            self.last_output_time = self._clock()
+            self.busy_since = None
 
     def on_bad_input(self, reason: str) -> None:
         """Count one rejected image under ``reason``."""
         with self._lock:
             self.bad_input[reason] += 1
+            self.busy_since = None
+
+    def on_idle(self) -> None:
+        """Record that the worker finished an image without output (rejected or failed)."""
+        with self._lock:
+            self.busy_since = None
+
+    def busy_seconds(self) -> Optional[float]:
+        """Return how long the worker has been on its current image, None when idle."""
+        with self._lock:
+            since = self.busy_since
+        return None if since is None else self._clock() - since
+
+    def seconds_since_output(self) -> Optional[float]:
+        """Return seconds since the last processed image, None if none was processed yet."""
+        with self._lock:
+            last = self.last_output_time
+        return None if last is None else self._clock() - last
 
     def seconds_since_input(self) -> Optional[float]:
         """Return seconds since the last image, None if none arrived yet."""
@@ -116,8 +166,11 @@ class NodeStats:
             last = self.last_input_time
         return None if last is None else self._clock() - last
 
-    def snapshot(self, dropped: int) -> Dict[str, object]:
-        """Return a flat dict of the current values (rates in Hz, times in ms)."""
+    def snapshot(self) -> Dict[str, object]:
+        """Return a flat dict of the current values (rates in Hz, times in ms).
+
+        The counters count since the node started; deactivate/activate does not reset them.
+        """
         with self._lock:
             lat = sorted(self._latencies)
             proc = list(self._processing)
@@ -129,7 +182,7 @@ class NodeStats:
                 'processing_ms_mean': 1e3 * sum(proc) / len(proc) if proc else float('nan'),
                 'frames_received': self.received,
                 'frames_processed': self.processed,
-                'frames_dropped': dropped,
+                'frames_dropped': self.dropped,
                 'bad_input_total': sum(self.bad_input.values()),
             }
             for reason, count in sorted(self.bad_input.items()):

@@ -27,7 +27,8 @@ def add_model_args(parser: argparse.ArgumentParser, weights_required: bool = Tru
                        help='HRNet width of the checkpoint (default: w32)')
     group.add_argument('--weights', required=weights_required,
                        help='checkpoint file, or w32/w48 for the cached official weights '
-                            '(see: logocap-weights download)')
+                            '(see: logocap-weights download), or random/random:w48 for '
+                            'untrained demo weights')
     group.add_argument('--input-size', type=int, default=None,
                        help='network input short side, a multiple of 64 (default: 512 for '
                             'w32, 640 for w48, as in the paper)')
@@ -45,17 +46,42 @@ def build_estimator(args: argparse.Namespace) -> Callable:
     :raises FileNotFoundError: weights missing (the message gives the download command).
     :raises ValueError: the checkpoint cannot be loaded or does not match ``--arch``.
     """
+    from logocap_ros.backends.factory import create_estimator
     from logocap_ros.core.checkpoint import CheckpointError
-    from logocap_ros.core.estimator import EstimatorConfig, PoseEstimator
+    from logocap_ros.core.estimator import EstimatorConfig
     from logocap_ros.tools.weights import resolve_weights
-    weights = resolve_weights(args.weights)
-    config = EstimatorConfig(arch=args.arch, input_size=args.input_size,
+    arch, random = random_weights_arch(args.weights, args.arch)
+    config = EstimatorConfig(arch=arch, input_size=args.input_size,
                              flip_test=not args.no_flip, device=args.device,
                              backend=args.backend)
+    if random:
+        print(f'--weights {args.weights}: UNTRAINED demo weights, the poses are meaningless',
+              file=sys.stderr)
+        return PoseEstimator.random(config)
+    weights = resolve_weights(args.weights)
     try:
-        return PoseEstimator.from_checkpoint(str(weights), config)
+        return create_estimator(str(weights), config)
     except CheckpointError as exc:
-        raise ValueError(str(exc)) from None
+        hint = f' Pass --arch {exc.suggested_arch}.' if exc.suggested_arch else ''
+        raise ValueError(f'{exc}{hint}') from None
+
+
+def random_weights_arch(weights: str, arch: str) -> Tuple[str, bool]:
+    """Return ``(arch, True)`` for ``random``/``random:w48`` (untrained demo weights).
+
+    The same spelling as the node's ``weights`` parameter; anything else gives
+    ``(arch, False)``.
+
+    :raises ValueError: ``random:<arch>`` with an unknown architecture.
+    """
+    text = str(weights).strip()
+    if text != 'random' and not text.startswith('random:'):
+        return arch, False
+    variant = text.partition(':')[2] or arch
+    if variant not in ('w32', 'w48'):
+        raise ValueError(f"--weights {text}: unknown architecture '{variant}'; use random, "
+                         'random:w32 or random:w48')
+    return variant, True
 
 
 def run_reporting_errors(prog: str, body: Callable[[], int],

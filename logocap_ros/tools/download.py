@@ -24,10 +24,12 @@ import http.client
 import os
 from pathlib import Path
 import re
+import socket
 import sys
 import time
 from typing import Callable, Optional
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from logocap_ros.tools.fileutil import sha256_file
@@ -87,8 +89,10 @@ def download_file(url: str, dest: os.PathLike, *, retries: int = 5, backoff: flo
             print(f'download attempt {attempt + 1}/{retries + 1} failed: {exc}',
                   file=sys.stderr, flush=True)
     else:
+        resume = (' (run the same command again to resume)'
+                  if part.is_file() and part.stat().st_size else '')
         raise DownloadError(f'could not download {url} after {retries + 1} attempts: '
-                            f'{last_error} (run the same command again to resume)')
+                            f'{last_error}{resume}')
     digest = sha256_file(part)
     if expected_sha256 and digest != expected_sha256.lower():
         part.unlink()
@@ -115,6 +119,12 @@ def _open(url: str, offset: int, timeout: float):
     except urllib.error.URLError as exc:
         if isinstance(exc.reason, FileNotFoundError):
             raise DownloadError(f'{url}: {exc.reason}') from exc
+        if isinstance(exc.reason, socket.gaierror):  # DNS: retrying does not help
+            host = urllib.parse.urlsplit(url).hostname
+            raise DownloadError(
+                f'cannot resolve host {host!r} ({exc.reason.strerror}); check the network '
+                'connection, or download logocap.tar.gz elsewhere and pass '
+                '--url-base file:///<its folder>') from exc
         raise _RetryableError(f'cannot reach {url}: {exc.reason}') from exc
     except (ConnectionError, TimeoutError, http.client.HTTPException) as exc:
         raise _RetryableError(f'{type(exc).__name__}: {exc}') from exc

@@ -46,6 +46,29 @@ def sha256_file(path: PathLike, chunk_size: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def current_umask() -> int:
+    """Return the process umask (from ``/proc`` on Linux, else by setting it back at once)."""
+    try:
+        with open('/proc/self/status', encoding='ascii') as status:
+            for line in status:
+                if line.startswith('Umask:'):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def apply_umask(path: PathLike, folder: bool = False) -> None:
+    """Give ``path`` the mode a plain ``open``/``mkdir`` would have given it.
+
+    :func:`tempfile.mkstemp` and :func:`tempfile.mkdtemp` create 0600 files and 0700
+    folders; outputs renamed from them into place get 0666/0777 minus the umask instead.
+    """
+    os.chmod(path, (0o777 if folder else 0o666) & ~current_umask())
+
+
 def atomic_write_bytes(path: PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
 
@@ -61,6 +84,7 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> Path:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
+        apply_umask(tmp)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -91,6 +115,7 @@ def staging_dir(final: PathLike, overwrite: bool = False) -> Iterator[Path]:
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f'.{final.name}.', suffix='.tmp', dir=final.parent))
     try:
+        apply_umask(tmp, folder=True)
         yield tmp
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -19,9 +19,10 @@ Example::
     logocap-infer --arch w32 --weights w32 --out results.json --vis out/ a.jpg b.png
 
 The JSON is a list of ``{"file_name", "image_id", "category_id": 1, "keypoints": [x, y,
-score] * 17, "score", "bbox"}`` as the official ``tools/test.py`` writes it; ``image_id`` is
-the integer in the file name when there is one (``000000397133.jpg`` -> 397133), else the
-image's index on the command line.
+score] * 17, "score", "bbox"}`` as the official ``tools/test.py`` writes it. ``image_id`` is
+the integer in the file name (``000000397133.jpg`` -> 397133) when every image has one and
+they all differ; otherwise every image gets its 0-based position on the command line, so ids
+are always unique within one output. ``--weights random`` runs untrained demo weights.
 """
 
 import argparse
@@ -44,10 +45,29 @@ class InputError(ValueError):
     """An input image is missing or cannot be decoded."""
 
 
-def image_id_for(path: Path, index: int) -> int:
-    """Return the last run of digits in the file name's stem, else ``index``."""
-    digits = re.findall(r'\d+', path.stem)
-    return int(digits[-1]) if digits else int(index)
+def image_ids(paths: Sequence[Path]) -> List[int]:
+    """Return one unique COCO ``image_id`` per path (see the module docstring for the rule).
+
+    :param paths: the images in command-line order.
+    :return: the last number in each file name's stem when all exist and differ, else
+        ``0 .. len(paths) - 1``.
+    """
+    numbers = [re.findall(r'\d+', Path(path).stem) for path in paths]
+    ids = [int(found[-1]) for found in numbers if found]
+    if len(ids) == len(paths) and len(set(ids)) == len(ids):
+        return ids
+    return list(range(len(paths)))
+
+
+def drawing_names(paths: Sequence[Path], ids: Sequence[int]) -> List[str]:
+    """Return the ``--vis`` file name of each image.
+
+    ``<stem>_poses.png``; when two images share a stem, ``<id>_<stem>_poses.png`` for all.
+    """
+    stems = [Path(path).stem for path in paths]
+    if len(set(stems)) == len(stems):
+        return [f'{stem}_poses.png' for stem in stems]
+    return [f'{image_id}_{stem}_poses.png' for image_id, stem in zip(ids, stems)]
 
 
 def read_images(paths: Sequence[Path]) -> List[Tuple[Path, np.ndarray]]:
@@ -75,33 +95,38 @@ def run(estimator: Callable, images: Sequence[Tuple[Path, np.ndarray]],
     :param estimator: ``estimator(image_bgr, color='bgr') -> PoseResult``.
     :param vis_dir: when given, write ``<stem>_poses.png`` with the skeletons drawn there.
     """
+    paths = [path for path, _ in images]
+    ids = image_ids(paths)
+    names = drawing_names(paths, ids)
     records = []
-    for index, (path, image) in enumerate(images):
+    for (path, image), image_id, name in zip(images, ids, names):
         result = estimator(image, color='bgr')
-        for rec in coco_results(image_id_for(path, index), result):
+        for rec in coco_results(image_id, result):
             records.append({'file_name': path.name, **rec})
         if vis_dir is not None:
-            _write_vis(vis_dir, path, image, result)
-        print(f'{path}: {len(result)} people in {result.timings.get("total", 0.0):.2f} s')
+            _write_vis(vis_dir / name, image, result)
+        print(f'{path}: image_id {image_id}, {len(result)} people in '
+              f'{result.timings.get("total", 0.0):.2f} s')
     return records
 
 
-def _write_vis(vis_dir: Path, path: Path, image: np.ndarray, result) -> None:
+def _write_vis(out: Path, image: np.ndarray, result) -> None:
     import cv2
     from logocap_ros.tools.draw import draw_poses
-    vis_dir.mkdir(parents=True, exist_ok=True)
-    out = vis_dir / f'{path.stem}_poses.png'
-    if not cv2.imwrite(str(out), draw_poses(image, result, draw_scores=True)):
-        raise OSError(f'cannot write {out}')
+    from logocap_ros.tools.fileutil import atomic_write_bytes
+    ok, data = cv2.imencode('.png', draw_poses(image, result, draw_scores=True))
+    if not ok:
+        raise OSError(f'cannot encode {out}')
+    atomic_write_bytes(out, data.tobytes())
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split('\n\n')[0])
     add_model_args(parser)
-    parser.add_argument('--out', type=Path, required=True,
-                        help='COCO keypoint results JSON to write')
+    parser.add_argument('--out', type=Path, default=None,
+                        help='COCO keypoint results JSON to write (--out and/or --vis)')
     parser.add_argument('--vis', type=Path, default=None,
-                        help='also write images with the skeletons drawn into this folder')
+                        help='write images with the skeletons drawn into this folder')
     parser.add_argument('images', nargs='+', type=Path, metavar='IMAGE')
     return parser
 
@@ -111,7 +136,10 @@ def main(argv: Optional[List[str]] = None, estimator: Optional[Callable] = None)
 
     :param estimator: use this callable instead of loading ``--weights`` (tests).
     """
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.out is None and args.vis is None:
+        parser.error('nothing to write: pass --out results.json and/or --vis <folder>')
     return run_reporting_errors(PROG, lambda: _run(args, estimator),
                                 (InputError, FileNotFoundError, ValueError, OSError,
                                  RuntimeError), 'no results written')
@@ -119,13 +147,17 @@ def main(argv: Optional[List[str]] = None, estimator: Optional[Callable] = None)
 
 def _run(args: argparse.Namespace, estimator: Optional[Callable]) -> int:
     images = read_images(args.images)
-    if not args.out.parent.resolve().is_dir():
+    if args.out is not None and not args.out.parent.resolve().is_dir():
         raise InputError(f'output folder does not exist: {args.out.parent}')
     estimator = estimator or build_estimator(args)
     records = run(estimator, images, args.vis)
-    atomic_write_text(args.out, json.dumps(records) + os.linesep)
-    print(f'{len(records)} poses from {len(images)} images written to {args.out}'
-          + (f'; drawings in {args.vis}' if args.vis else ''))
+    written = []
+    if args.out is not None:
+        atomic_write_text(args.out, json.dumps(records) + os.linesep)
+        written.append(f'written to {args.out}')
+    if args.vis is not None:
+        written.append(f'drawings in {args.vis}')
+    print(f'{len(records)} poses from {len(images)} images; ' + '; '.join(written))
     return 0
 
 

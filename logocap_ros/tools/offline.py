@@ -13,14 +13,15 @@
 # limitations under the License.
 
 
-"""``logocap-offline``: run LOGO-CAP over a video, an image folder or a rosbag2.
+"""``logocap-offline``: run LOGO-CAP over a video, an image folder, an image or a rosbag2.
 
 Outputs (in ``--out``, default ``./<input name>_logocap``), all created in a hidden staging
 folder that is renamed into place only when the whole run succeeded:
 
 * ``poses.json`` or ``poses.csv`` (see :mod:`logocap_ros.tools.pose_records`), with a
   ``track_id`` per person (stable across frames; ``--no-track`` turns tracking off);
-* with ``--vis``: ``annotated.mp4`` (video and bag input) or ``annotated/`` (image folder);
+* with ``--vis``: ``annotated.mp4`` (video and bag input) or ``annotated/`` (image folder or
+  a single image, which is processed as a folder of one image);
 * for a bag: ``<bag name>_poses/``, a new rosbag2 (same storage format) with every original
   message plus ``logocap_ros/msg/PersonPoseArray`` on ``/poses`` carrying the image headers
   and track ids.
@@ -196,7 +197,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog='logocap-offline', description='Run LOGO-CAP over a video file, an image folder '
         'or a rosbag2 (sqlite3/mcap) and write poses, annotated media and a bag with /poses.')
-    parser.add_argument('input', type=Path, help='video file, image folder, or rosbag2')
+    parser.add_argument('input', type=Path,
+                        help='video file, image folder, one image file, or rosbag2')
     add_model_args(parser)
     parser.add_argument('--out', type=Path, default=None,
                         help='output folder (default: ./<input name>_logocap)')

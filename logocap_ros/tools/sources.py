@@ -58,7 +58,8 @@ def detect_kind(path: Path) -> str:
     """Return ``'bag'``, ``'images'`` or ``'video'`` for an input path.
 
     A rosbag2 is a folder with ``metadata.yaml`` (or ``.mcap``/``.db3`` files), or a single
-    ``.mcap``/``.db3`` file; another folder is an image folder; another file a video.
+    ``.mcap``/``.db3`` file; another folder is an image folder; a single image file (by suffix,
+    or JPEG/PNG content) counts as a folder of one image; any other file is a video.
 
     :raises InputError: the path does not exist.
     """
@@ -69,18 +70,62 @@ def detect_kind(path: Path) -> str:
                 p.suffix in BAG_SUFFIXES for p in path.iterdir()):
             return 'bag'
         return 'images'
-    return 'bag' if path.suffix.lower() in BAG_SUFFIXES else 'video'
+    if path.suffix.lower() in BAG_SUFFIXES:
+        return 'bag'
+    return 'images' if path.suffix.lower() in IMAGE_SUFFIXES or _image_magic(path) else 'video'
+
+
+def _image_magic(path: Path) -> bool:
+    """Return True when the file starts like a JPEG or PNG."""
+    try:
+        with open(path, 'rb') as stream:
+            head = stream.read(8)
+    except OSError:
+        return False
+    return head.startswith(_JPEG_START) or head.startswith(_PNG_START)
+
+
+_JPEG_START = b'\xff\xd8\xff'
+_PNG_START = b'\x89PNG\r\n\x1a\n'
+
+
+def read_image(path: Path) -> np.ndarray:
+    """Decode an image file to BGR uint8, refusing truncated JPEG/PNG files.
+
+    OpenCV decodes a truncated JPEG into a partly grey image with only a warning, so JPEG and
+    PNG files must end with their end marker (JPEG ``FFD9``, PNG ``IEND``) first.
+
+    :raises InputError: the file is truncated or cannot be decoded.
+    """
+    data = np.fromfile(str(path), dtype=np.uint8)
+    head, tail = data[:8].tobytes(), data[-64:].tobytes()
+    if (head.startswith(_JPEG_START) and b'\xff\xd9' not in tail) or (
+            head.startswith(_PNG_START) and b'IEND' not in tail):
+        raise InputError(f'image {path} is truncated (no end-of-image marker); copy or '
+                         'download it again')
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if image is None:
+        raise InputError(f'cannot decode image {path} (empty, corrupt or not an image)')
+    return image
 
 
 class ImageFolderSource:
-    """The images of a folder (not recursive), sorted by file name."""
+    """The images of a folder (not recursive), sorted by file name, or one image file.
+
+    The first image is decoded when the source is opened, so a single bad image fails
+    before any output is created.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.files: List[Path] = sorted(p for p in folder.iterdir()
-                                        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        if folder.is_file():
+            self.files: List[Path] = [folder]
+        else:
+            self.files = sorted(p for p in folder.iterdir()
+                                if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
         if not self.files:
             raise InputError(f'no images ({", ".join(sorted(IMAGE_SUFFIXES))}) in {folder}')
+        read_image(self.files[0])
         self.fps = None
 
     def __len__(self) -> int:
@@ -94,10 +139,7 @@ class ImageFolderSource:
         for index, path in enumerate(self.files):
             if index % every:
                 continue
-            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            if image is None:
-                raise InputError(f'cannot decode image {path}')
-            yield Frame(index, image, None, path.name)
+            yield Frame(index, read_image(path), None, path.name)
 
 
 class VideoSource:

@@ -38,7 +38,7 @@ import os
 from pathlib import Path
 import sys
 import tarfile
-from typing import Dict, Iterator, List, Optional
+from typing import Dict, Iterator, List, Optional, Tuple
 
 from logocap_ros.tools import weights_archive
 from logocap_ros.tools.download import download_file, DownloadError
@@ -305,6 +305,36 @@ def verify(cache_dir: Optional[os.PathLike] = None) -> List[str]:
     return problems
 
 
+def status(cache_dir: Optional[os.PathLike] = None) -> Tuple[List[str], bool]:
+    """Describe every known checkpoint in the cache: ``(lines, all_present_files_ok)``.
+
+    Each line is ``<name>: OK|MISMATCH|UNRECORDED <path> (<size>)`` or ``<name>: not
+    downloaded (run: ...)``; present files are re-hashed against the manifest (and
+    :data:`KNOWN_SHA256`). A missing file is not a failure, a mismatching one is.
+    """
+    cache = Path(cache_dir or default_cache_dir())
+    files = load_manifest(cache)['files']
+    lines, ok = [f'cache: {cache}'], True
+    for name in sorted(CHECKPOINTS):
+        path = cached_path(name, cache)
+        if not path.is_file():
+            lines.append(f'{name}: not downloaded (run: {download_command(name, cache)})')
+            continue
+        entry = files.get(name)
+        expected = KNOWN_SHA256.get(path.name) or (entry or {}).get('sha256')
+        size = f'{path.stat().st_size / 1e6:.1f} MB'
+        if expected is None:
+            lines.append(f'{name}: UNRECORDED {path} ({size}; not in {MANIFEST_NAME}, so it '
+                         f'cannot be verified; run: {download_command(name, cache)} --force)')
+        elif sha256_file(path) == expected:
+            lines.append(f'{name}: OK {path} ({size}, sha256 verified)')
+        else:
+            ok = False
+            lines.append(f'{name}: MISMATCH {path} ({size}; sha256 differs from the download; '
+                         f'run: {download_command(name, cache)} --force)')
+    return lines, ok
+
+
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument('--cache-dir', type=Path, default=argparse.SUPPRESS,
@@ -327,6 +357,9 @@ def _parser() -> argparse.ArgumentParser:
     path = sub.add_parser('path', parents=[common], help='print the cached checkpoint path')
     path.add_argument('name', choices=sorted(CHECKPOINTS))
     sub.add_parser('verify', parents=[common], help='re-check the sha256 of cached files')
+    for name in ('status', 'list'):
+        sub.add_parser(name, parents=[common], help='show which checkpoints are cached and '
+                       'whether they still match their recorded sha256')
     return parser
 
 
@@ -369,7 +402,14 @@ def _cmd_verify(args, cache: Path) -> int:
     return 1 if problems else 0
 
 
-_COMMANDS = {'download': _cmd_download, 'path': _cmd_path, 'verify': _cmd_verify}
+def _cmd_status(args, cache: Path) -> int:
+    lines, ok = status(cache)
+    print('\n'.join(lines))
+    return 0 if ok else 1
+
+
+_COMMANDS = {'download': _cmd_download, 'path': _cmd_path, 'verify': _cmd_verify,
+             'status': _cmd_status, 'list': _cmd_status}
 
 
 if __name__ == '__main__':

@@ -30,6 +30,8 @@ import tempfile
 from typing import Callable, Dict, Mapping, Optional, Tuple
 import zlib
 
+from logocap_ros.tools.fileutil import apply_umask
+
 #: Upper bound on one checkpoint's size (the official W48 one is a few hundred MB).
 MAX_MEMBER_BYTES = 4 << 30
 
@@ -39,10 +41,16 @@ class ArchiveError(RuntimeError):
 
 
 def is_safe_member_name(name: str) -> bool:
-    """Return True if ``name`` is a relative path without ``..`` components."""
-    path = PurePosixPath(name.replace('\\', '/'))
-    if not path.parts or path.is_absolute() or '..' in path.parts:
+    """Return True if ``name`` is a relative path without ``..`` components.
+
+    ``.`` and ``./`` (the top folder of ``tar czf x.tgz -C dir .``) are safe.
+    """
+    text = name.replace('\\', '/')
+    path = PurePosixPath(text)
+    if path.is_absolute() or '..' in path.parts:
         return False
+    if not path.parts:
+        return text in ('.', './')
     return ':' not in path.parts[0]  # no Windows drive letters either
 
 
@@ -88,6 +96,7 @@ def _copy_member(tar: tarfile.TarFile, member: tarfile.TarInfo, dest_dir: Path,
     if size != member.size:
         os.unlink(tmp)
         raise ArchiveError(f'archive member {member.name!r} is truncated')
+    apply_umask(tmp)
     return Path(tmp), digest.hexdigest()
 
 
@@ -116,7 +125,7 @@ def extract_checkpoints(archive: Path, file_names: Mapping[str, str], dest_dir: 
             _check(tmp, digest, key, file_names[key], known_sha256, validate)
     except (tarfile.TarError, EOFError, OSError, ValueError, zlib.error) as exc:
         _discard(staged)
-        raise ArchiveError(f'{archive.name} is corrupt or unreadable: {exc}') from exc
+        raise ArchiveError(f'{archive.name} is corrupt or unreadable: {_reason(exc)}') from exc
     except BaseException:
         _discard(staged)
         raise
@@ -126,6 +135,14 @@ def extract_checkpoints(archive: Path, file_names: Mapping[str, str], dest_dir: 
         os.replace(tmp, final)
         result[key] = (final, digest)
     return result
+
+
+def _reason(exc: BaseException) -> str:
+    """Return a one-line description of an archive read error."""
+    text = ' '.join(str(exc).split())
+    if isinstance(exc, tarfile.ReadError) and 'could not be opened' in text:
+        return 'not a tar archive (gzip, bzip2, xz or plain)'
+    return text or type(exc).__name__
 
 
 def _check(tmp: Path, digest: str, key: str, file_name: str,
