@@ -38,7 +38,7 @@ BUILD_STAMP := $(COLCON_BASE)/.build.stamp
 MANIFEST := $(COLCON_BASE)/.manifest
 # Folders whose file *list* (not contents) decides whether the install space must be redone;
 # --symlink-install makes edits of existing files visible without a rebuild.
-INSTALLED_DIRS := $(wildcard logocap_ros launch config rviz scripts msg)
+INSTALLED_DIRS := $(wildcard logocap_ros launch config rviz scripts msg env-hooks)
 
 # ROS 2 packages that PyPI does not carry (launch, launch_ros, ros2cli + verbs, vision_msgs,
 # hri_msgs, message_filters), as unchanged release sources; built once with --merge-install
@@ -84,7 +84,8 @@ $(MANIFEST): FORCE
 		| LC_ALL=C sort > $@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
 
-$(BUILD_STAMP): $(VENV_STAMP) $(MANIFEST) CMakeLists.txt package.xml $(wildcard msg/*.msg)
+$(BUILD_STAMP): $(VENV_STAMP) $(MANIFEST) CMakeLists.txt package.xml setup.py \
+	$(wildcard msg/*.msg) $(wildcard env-hooks/*)
 	@echo '== make build: colcon build of logocap_ros into build/colcon'
 	env AMENT_PREFIX_PATH=$(VENV) CMAKE_PREFIX_PATH=$(VENV) PATH=$(VENV)/bin:$$PATH \
 		$(VENV)/bin/colcon --log-base $(COLCON_BASE)/log build \

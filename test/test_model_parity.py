@@ -42,6 +42,12 @@ def nets():
 
 
 _CACHE = {}
+#: Tolerances against the official outputs. Float32 sums give last-bit differences that depend
+#: on the CPU (the summation order follows its SIMD width); the reference outputs came from
+#: another CPU. Largest seen on an AVX-512 EPYC: 3.2e-5 relative in the KAM windows, 1.8e-6 in
+#: joint and pose scores (positions stay exact on unambiguous joints).
+REL_TOL = 1e-4
+SCORE_TOL = 1e-5
 
 
 def run_stages(nets, name: str, variant: str = 'B', flip: bool = True) -> dict:
@@ -109,11 +115,11 @@ def test_centers_and_initial_poses(nets, name):
 def test_kam_and_dynamic_convolution(nets, name):
     ref, out = rc.load('refB', name), run_stages(nets, name)
     mask = ref['center_mask']
-    assert rc.rel_err(out['kam_logits'][mask], ref['kam_logits']) < 1e-5
-    assert rc.rel_err(out['windows'][0], ref['global_in_pose0']) < 1e-5
+    assert rc.rel_err(out['kam_logits'][mask], ref['kam_logits']) < REL_TOL
+    assert rc.rel_err(out['windows'][0], ref['global_in_pose0']) < REL_TOL
     kernel = np.flip(np.clip(out['kam_logits'][0], 0, 1) / 121.0, axis=(1, 2))
-    assert rc.rel_err(kernel, ref['global_kernel_pose0']) < 1e-5
-    assert rc.rel_err(out['adapted'][0], ref['global_out_pose0']) < 1e-5
+    assert rc.rel_err(kernel, ref['global_kernel_pose0']) < REL_TOL
+    assert rc.rel_err(out['adapted'][0], ref['global_out_pose0']) < REL_TOL
     n = out['adapted'].shape[-1]
     flat = out['adapted'][mask].reshape(mask.sum(), 17, n * n)
     top3 = np.sort(flat, axis=-1)[..., -3:][..., ::-1]
@@ -133,10 +139,10 @@ def test_refined_poses(nets, name, flip):
     assert clear.sum() > 100
     err = np.abs(refined[..., :2] - expected[..., :2]).max(axis=-1)
     assert err[clear].max() <= 1e-3
-    np.testing.assert_allclose(refined[..., 2], expected[..., 2], atol=1e-6)
+    np.testing.assert_allclose(refined[..., 2], expected[..., 2], atol=SCORE_TOL)
     valid = out['scores'][mask] > 0
     np.testing.assert_allclose(out['scores'][mask][valid], ref[pfx + 'scores_input_res'],
-                               atol=1e-6)
+                               atol=SCORE_TOL)
 
 
 @pytest.mark.parametrize('name', rc.IMAGES)
@@ -154,8 +160,8 @@ def test_final_poses(nets, name, flip):
     kps, scores = postprocessing.finalize(out['poses'], out['scores'], out['centers'],
                                           out['box'], sort=False)  # official NMS order
     assert kps.shape == ref[pfx + 'final_poses'].shape
-    np.testing.assert_allclose(scores, ref[pfx + 'final_scores'], atol=1e-6)
-    np.testing.assert_allclose(kps[..., 2], ref[pfx + 'final_poses'][..., 2], atol=1e-6)
+    np.testing.assert_allclose(scores, ref[pfx + 'final_scores'], atol=SCORE_TOL)
+    np.testing.assert_allclose(kps[..., 2], ref[pfx + 'final_poses'][..., 2], atol=SCORE_TOL)
     # Joints whose adapted map has (near-)tied maxima are excluded, as the README explains.
     valid = np.flatnonzero((out['centers'][:, 2] >= 0.01) & (out['scores'] > 0))
     clear = rc.unambiguous(ref[pfx + 'global_out_top3_values'])

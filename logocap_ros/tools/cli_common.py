@@ -57,7 +57,7 @@ def build_estimator(args: argparse.Namespace) -> Callable:
     if random:
         print(f'--weights {args.weights}: UNTRAINED demo weights, the poses are meaningless',
               file=sys.stderr)
-        return PoseEstimator.random(config)
+        return create_estimator('random', config)
     weights = resolve_weights(args.weights)
     try:
         return create_estimator(str(weights), config)
