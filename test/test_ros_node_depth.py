@@ -122,7 +122,8 @@ def test_without_depth_the_node_publishes_2d_and_says_why(graph):
     log = graph.proc.output()
     assert 'publishing 2D only: no depth image received yet' in log
     assert log.count('publishing 2D only') <= 3  # rate-limited
-    assert int(_diag(graph)['depth.frames_2d_only']) >= 2
+    assert wait_until(lambda: int(_diag(graph).get('depth.frames_2d_only', 0)) >= 2, 10), \
+        _diag(graph)  # /diagnostics comes once a second
 
 
 def _expected(depth_m: np.ndarray, info, keypoint):
