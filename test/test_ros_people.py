@@ -84,3 +84,83 @@ def test_new_tracker_parameters_restart_tracks_but_not_ids():
 def test_stamp_seconds_falls_back_for_unstamped_images():
     assert stamp_seconds(SimpleNamespace(sec=3, nanosec=500_000_000), 9.0) == 3.5
     assert stamp_seconds(SimpleNamespace(sec=0, nanosec=0), 9.0) == 9.0
+
+
+# --------------------------------------------------------------------- 3D smoothing
+VALID, OCCLUDED = 0, 3  # Keypoint3D status codes (test_ros_depth checks them against the msg)
+SKELETONS_3D = np.random.default_rng(7).uniform(-1.0, 1.0, (6, 17, 3)) + [0.0, 0.0, 3.0]
+
+
+def frames_3d(people: PeopleFilter, count: int, noise_m: float = 0.0, seed: int = 0):
+    """Run ``count`` frames; yield ``(frame, points, status, truth)`` per frame.
+
+    Each true person of the scene has a still 3D skeleton (``SKELETONS_3D``); ``points`` is it
+    plus Gaussian noise of ``noise_m`` metres per coordinate, every joint VALID.
+    """
+    rng = np.random.default_rng(seed)
+    for (result, stamp), scene_frame in zip(results(count), SCENE.frames):
+        frame = people.update(result, stamp)
+        truth = SKELETONS_3D[scene_frame.person_ids].astype(np.float32)
+        points = (truth + rng.normal(0.0, noise_m, truth.shape)).astype(np.float32)
+        status = np.full(truth.shape[:2], VALID, np.uint8)
+        yield frame, points, status, truth
+
+
+def test_3d_smoothing_passes_a_still_skeleton_unchanged():
+    people = PeopleFilter(NodeConfig(smoothing=True))
+    confirmed = 0
+    for frame, points, status, truth in frames_3d(people, 40):
+        out = people.smooth_3d(frame, points, status)
+        np.testing.assert_allclose(out, truth, atol=1e-5)
+        confirmed += int((frame.tracks >= 0).sum())
+    assert confirmed > 100  # the filter really ran on confirmed tracks
+
+
+def test_3d_smoothing_reduces_depth_noise_of_confirmed_tracks():
+    people = PeopleFilter(NodeConfig(smoothing=True))
+    raw_err, smooth_err = [], []
+    for k, (frame, points, status, truth) in enumerate(frames_3d(people, 90, noise_m=0.02)):
+        out = people.smooth_3d(frame, points, status)
+        assert out.shape == points.shape and out.dtype == np.float32
+        tentative = frame.tracks < 0
+        np.testing.assert_array_equal(out[tentative], points[tentative])
+        if k >= 30:  # filters settled
+            keep = ~tentative
+            raw_err.append(np.abs(points[keep] - truth[keep]).ravel())
+            smooth_err.append(np.abs(out[keep] - truth[keep]).ravel())
+    raw, smooth = np.concatenate(raw_err), np.concatenate(smooth_err)
+    assert raw.size > 1000
+    assert np.sqrt(np.mean(smooth ** 2)) < 0.6 * np.sqrt(np.mean(raw ** 2))
+
+
+def test_3d_smoothing_leaves_joints_that_are_not_valid_alone():
+    people = PeopleFilter(NodeConfig(smoothing=True))
+    for frame, points, status, _ in frames_3d(people, 30, noise_m=0.02):
+        status[:, 5] = OCCLUDED          # finite but not a measurement of the joint
+        points[:, 6] = np.nan            # NO_DEPTH-like: NaN position...
+        status[:, 6] = VALID             # ...even when marked VALID
+        out = people.smooth_3d(frame, points, status)
+        np.testing.assert_array_equal(out[:, 5], points[:, 5])
+        assert np.isnan(out[:, 6]).all()
+    confirmed = frame.tracks >= 0
+    assert confirmed.any()
+    assert not np.array_equal(out[confirmed][:, 0], points[confirmed][:, 0])  # VALID: smoothed
+
+
+def test_3d_smoothing_off_returns_the_lifted_points():
+    people = PeopleFilter(NodeConfig(smoothing=False))
+    for frame, points, status, _ in frames_3d(people, 5, noise_m=0.02):
+        assert people.smooth_3d(frame, points, status) is points
+
+
+def test_3d_smoothing_uses_its_own_beta():
+    slow, fast = (PeopleFilter(NodeConfig(smoothing=True, smoothing_beta_3d=beta))
+                  for beta in (0.0, 1000.0))
+    outs = []
+    for people in (slow, fast):
+        for frame, points, status, truth in frames_3d(people, 20, noise_m=0.0):
+            shift = 0.1 * frame.stamp_s * 30   # every joint walks 3 m/s along x
+            points = points + np.float32([shift, 0.0, 0.0])
+            out = people.smooth_3d(frame, points, status)
+        outs.append(np.abs(out - points)[frame.tracks >= 0].max())
+    assert outs[1] < 0.2 * outs[0]  # high beta: little lag on the moving joints

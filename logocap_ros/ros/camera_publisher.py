@@ -32,6 +32,7 @@ import sys
 from typing import Any, Iterator, List, Optional, Tuple, Union
 
 import cv2
+from logocap_ros.ros.camera_depth import add_depth_arguments, DepthPublisher
 from logocap_ros.ros.image_conversion import bgr_to_image_msg
 from logocap_ros.ros.qos import image_qos
 from logocap_ros.ros.shutdown import ExitRequest, init_ros, spin_until_exit
@@ -199,6 +200,7 @@ class CameraPublisher(Node):
         self._info_pub = (self.create_publisher(CameraInfo, 'camera_info', image_qos(args.qos))
                           if self._info is not None else None)
         self._wait = args.wait_for_subscriber
+        self._depth = DepthPublisher(self, args, self._info) if args.depth else None
         self.done = False
         rate, origin = publish_rate(args.rate, args.source)
         self.create_timer(1.0 / rate, self._tick)
@@ -231,6 +233,8 @@ class CameraPublisher(Node):
         if self._info_pub is not None:
             self._info.header = msg.header
             self._info_pub.publish(self._info)
+        if self._depth is not None:
+            self._depth.publish(msg.header, frame.shape[:2])
         if self._remaining is not None:
             self._remaining -= 1
 
@@ -267,6 +271,7 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
                         'limit)')
     parser.add_argument('--wait-for-subscriber', action='store_true',
                         help='start publishing once a subscriber is matched')
+    add_depth_arguments(parser)
     return parser.parse_args(argv)
 
 

@@ -29,8 +29,8 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import Point
 from logocap_ros.core.keypoints import FORMAT, KEYPOINT_NAMES, OKS_SIGMAS, SKELETON_EDGES
 from logocap_ros.core.result import PoseResult
-from logocap_ros.msg import (BoundingBox2D, Keypoint2D, PersonPose, PersonPoseArray,
-                             SkeletonInfo)
+from logocap_ros.msg import (BoundingBox2D, Keypoint2D, Keypoint3D, PersonPose,
+                             PersonPoseArray, SkeletonInfo)
 import numpy as np
 from std_msgs.msg import ColorRGBA
 from visualization_msgs.msg import Marker, MarkerArray
@@ -77,12 +77,19 @@ def person_color_bgr(index: int) -> tuple:
 
 
 def result_to_pose_array(result: PoseResult, header: Any,
-                         track_ids: Optional[Sequence[int]] = None) -> PersonPoseArray:
+                         track_ids: Optional[Sequence[int]] = None,
+                         points_3d: Optional[np.ndarray] = None,
+                         status_3d: Optional[np.ndarray] = None,
+                         depth_header: Any = None) -> PersonPoseArray:
     """Build the ``poses`` message for one image.
 
     :param result: people found; keypoints ``(N, 17, 3)`` in original-image pixels.
     :param header: the input image's ``std_msgs/Header``, copied verbatim.
     :param track_ids: ``(N,)`` track ids, or None for ``PersonPose.NO_TRACK``.
+    :param points_3d: ``(N, 17, 3)`` metres in the depth optical frame (NaN where not VALID),
+        or None to leave ``keypoints_3d`` empty.
+    :param status_3d: ``(N, 17)`` ``Keypoint3D`` status codes (required with ``points_3d``).
+    :param depth_header: header of the depth image the 3D points come from (``depth_header``).
     :return: one :class:`PersonPoseArray` with image size and every person (17 keypoints each).
     """
     msg = PersonPoseArray()
@@ -98,9 +105,26 @@ def result_to_pose_array(result: PoseResult, header: Any,
         person.bbox = BoundingBox2D(x_min=x0, y_min=y0, x_max=x1, y_max=y1)
         person.keypoints = [Keypoint2D(x=float(x), y=float(y), score=float(s))
                             for x, y, s in result.keypoints[i].tolist()]
+        if points_3d is not None:
+            person.keypoints_3d = _keypoints_3d(points_3d[i], status_3d[i],
+                                                result.keypoints[i, :, 2])
         people.append(person)
     msg.people = people
+    if points_3d is not None and depth_header is not None:
+        msg.depth_header = depth_header
     return msg
+
+
+def _keypoints_3d(points: np.ndarray, status: np.ndarray, scores: np.ndarray) -> list:
+    """Return 17 :class:`Keypoint3D` from ``(17, 3)`` metres, ``(17,)`` status and scores."""
+    out = []
+    for (x, y, z), s, st in zip(points.astype(float).tolist(), scores.astype(float).tolist(),
+                                status.tolist()):
+        keypoint = Keypoint3D(score=s, status=st)  # fill its own Point: one object less
+        position = keypoint.position
+        position.x, position.y, position.z = x, y, z
+        out.append(keypoint)
+    return out
 
 
 def skeleton_info(method: str, keypoint_threshold: float, pose_threshold: float,

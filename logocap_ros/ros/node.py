@@ -35,6 +35,7 @@ from typing import Any, List, Optional
 from diagnostic_msgs.msg import DiagnosticArray
 from logocap_ros.msg import PersonPoseArray, SkeletonInfo
 from logocap_ros.ros import conversions, diagnostics, input_monitor, interop, qos
+from logocap_ros.ros.depth_input import DepthInput, import_message_filters, markers_3d_or_clear
 from logocap_ros.ros.estimator_loader import (load_estimator, LoadedEstimator, release,
                                               StartupError)
 from logocap_ros.ros.image_conversion import bgr_to_image_msg, compressed_to_bgr, image_to_bgr
@@ -77,6 +78,7 @@ class LogocapNode(LifecycleNode):
         self._pubs: dict = {}
         self._input_timer = None  # not `_timers`: rclpy's Node keeps its timer list there
         self._warned_qos: set = set()
+        self._depth: Optional[DepthInput] = None  # 3D input (use_depth), made on activate
         self._people = PeopleFilter(self.cfg)  # tracking + smoothing (ros/people.py)
         self._interop: Optional[interop.InteropOutputs] = None  # vision_msgs / REP-155
         # lifecycle-state label for diagnostics and parameter rules; what a warm-up is doing
@@ -98,6 +100,8 @@ class LogocapNode(LifecycleNode):
         try:
             self.cfg = read_config(self._param).validate()
             interop.require_packages(self.cfg)
+            if self.cfg.use_depth:
+                import_message_filters()  # fail early, naming the package to install
             self._loaded = load_estimator(self.cfg)
         except (ValueError, StartupError) as exc:
             return self._configure_failed(exc)
@@ -156,6 +160,8 @@ class LogocapNode(LifecycleNode):
         self._sub = self.create_subscription(
             Image if raw else CompressedImage, self._topics[0], self._on_image,
             qos.image_qos(self.cfg.reliability))
+        if self.cfg.use_depth:
+            self._depth = DepthInput(self, self.cfg, import_message_filters())
         self._activated_at = time.monotonic()
         self._received_at_activation = self.stats.received
         self._no_image.reset(self.cfg.no_image_warn_s)
@@ -250,6 +256,9 @@ class LogocapNode(LifecycleNode):
                 header))
 
     def _stop_processing(self) -> None:
+        if self._depth is not None:
+            self._depth.destroy()
+            self._depth = None
         if self._sub is not None:
             self.destroy_subscription(self._sub)
             self._sub = None
@@ -289,6 +298,8 @@ class LogocapNode(LifecycleNode):
     # ------------------------------------------------------------------- data path
     def _on_image(self, msg: Any) -> None:
         self.stats.on_input()
+        if self._depth is not None:
+            self._depth.on_colour(msg)
         if self._worker is not None and self._worker.slot.put(msg):
             self.stats.on_dropped()
 
@@ -298,6 +309,8 @@ class LogocapNode(LifecycleNode):
             return
         self.stats.on_started()
         started = time.perf_counter()
+        if self._depth is not None:
+            self._depth.claim(msg.header)  # keep its depth while the model runs
         if msg.header.frame_id != self._frame_id:
             self._frame_id = msg.header.frame_id
             self._publish_skeleton_info()
@@ -319,15 +332,24 @@ class LogocapNode(LifecycleNode):
         people = self._people.update(result, stamp_seconds(
             header.stamp, self.get_clock().now().nanoseconds * 1e-9))
         result, ids = people.result, people.track_ids
-        poses = conversions.result_to_pose_array(result, header, ids)
+        # 3D (use_depth): lifted from the 2D of poses, smoothed in metres with smoothing:=true
+        depth = self._depth.take(header, image.shape[:2], cfg) if self._depth else None
+        lifted = depth.lift(result.keypoints) if depth else None
+        if lifted is not None:
+            lifted.points = self._people.smooth_3d(people, lifted.points, lifted.status)
+        extra_3d = lifted.pose_array_kwargs() if lifted is not None else {}
+        poses = conversions.result_to_pose_array(result, header, ids, **extra_3d)
         self._pubs['poses'].publish(poses)
         if self._interop is not None:  # REP-155 bodies follow the tracker's live ids
             self._interop.update(poses, self._people.live_ids)
         if people.smoothed and self._pubs['poses_raw'].get_subscription_count() > 0:
+            raw_3d = depth.lift(people.raw.keypoints).pose_array_kwargs() if depth else {}
             self._pubs['poses_raw'].publish(
-                conversions.result_to_pose_array(people.raw, header, ids))
+                conversions.result_to_pose_array(people.raw, header, ids, **raw_3d))
         markers = self._pubs['markers']
-        if cfg.publish_markers and markers.get_subscription_count() > 0:
+        if cfg.publish_markers and markers.get_subscription_count() > 0 and cfg.use_depth:
+            markers.publish(markers_3d_or_clear(lifted, header, ids))
+        elif cfg.publish_markers and markers.get_subscription_count() > 0:
             style = conversions.MarkerStyle(metres_per_pixel=cfg.marker_scale,
                                             plane_z=cfg.marker_z,
                                             keypoint_threshold=cfg.keypoint_threshold)
@@ -378,6 +400,11 @@ class LogocapNode(LifecycleNode):
                       device=loaded.device if loaded else '',
                       model=loaded.method if loaded else '',
                       input_topic=self._sub.topic_name if self._sub else '')
+        if self._depth is not None:
+            values.update(self._depth.diagnostic_values())
+            warning = self._depth.warning()
+            if warning and level == diagnostics.OK:
+                level, message = diagnostics.WARN, warning
         diag.publish(conversions.diagnostics_array(
             diagnostics.status_name(self.get_fully_qualified_name()),
             diagnostics.hardware_id(str(values['device'])), values, level, message,

@@ -109,6 +109,25 @@ PARAMETERS: Dict[str, ParamSpec] = {
     'no_image_warn_s': ParamSpec(5.0, 'warn when no image arrived for this long [s], then '
                                  'less and less often; 0 = off', 'runtime',
                                  (0.0, 3600.0, 0.0)),
+    # 3D from a depth image registered to the colour image (logocap_ros/ros/depth_input.py)
+    'use_depth': ParamSpec(False, 'also subscribe to "depth/image_raw" (16UC1 mm or 32FC1 m, '
+                           'registered to "image") and "depth/camera_info", synchronised with '
+                           '"image", and fill keypoints_3d', 'configure'),
+    'depth_slop': ParamSpec(0.05, 'largest stamp difference [s] between a colour image and its '
+                            'depth image and camera_info (ApproximateTimeSynchronizer slop)',
+                            'configure', (0.0, 10.0, 0.0)),
+    'depth_min_m': ParamSpec(0.1, 'joint depths nearer than this are OUT_OF_RANGE [m]',
+                             'runtime', (0.0, 1000.0, 0.0)),
+    'depth_max_m': ParamSpec(10.0, 'joint depths farther than this are OUT_OF_RANGE [m]',
+                             'runtime', (0.0, 1000.0, 0.0)),
+    'depth_window_px': ParamSpec(5, 'side of the square window whose median valid depth is a '
+                                 "joint's depth [px], odd", 'runtime', (1, 51, 2)),
+    'depth_occlusion_m': ParamSpec(0.5, 'a joint whose depth differs more than this from its '
+                                   "person's body depth (median of head, shoulders, hips) is "
+                                   'OCCLUDED [m]', 'runtime', (0.01, 100.0, 0.0)),
+    'depth_rectified': ParamSpec(False, 'the colour and depth images are rectified '
+                                 '(image_rect): back-project with camera_info P, no '
+                                 'distortion', 'configure'),
     # -- tracking and smoothing (logocap_ros/ros/people.py) --
     'tracking': ParamSpec(True, 'give people stable ids across frames (PersonPose.track_id; -1 '
                           'while a track is tentative or when off)', 'runtime'),
@@ -128,6 +147,10 @@ PARAMETERS: Dict[str, ParamSpec] = {
                                 'on fast motion)', 'runtime', (0.0, 10.0, 0.0)),
     'smoothing_d_cutoff': ParamSpec(1.0, 'One-Euro cutoff [Hz] of the joint speed estimate',
                                     'runtime', (0.001, 100.0, 0.0)),
+    'smoothing_beta_3d': ParamSpec(5.0, 'One-Euro speed coefficient of the 3D joints [1/m]: '
+                                   'cutoff rise [Hz] per m/s of joint speed (use_depth with '
+                                   'smoothing; 5 ~ smoothing_beta 0.02 for a 600 px focal '
+                                   'length at 2.4 m)', 'runtime', (0.0, 1000.0, 0.0)),
     # --- standard interfaces: vision_msgs and REP-155 (ROS4HRI), see ros/interop.py
     'publish_detections': ParamSpec(False, 'publish vision_msgs/Detection2DArray on '
                                     '"detections" (and Detection3DArray on "detections_3d" '
@@ -177,6 +200,13 @@ class NodeConfig:
     marker_z: float = 0.0
     max_image_pixels: int = 7680 * 4320
     no_image_warn_s: float = 5.0
+    use_depth: bool = False
+    depth_slop: float = 0.05
+    depth_min_m: float = 0.1
+    depth_max_m: float = 10.0
+    depth_window_px: int = 5
+    depth_occlusion_m: float = 0.5
+    depth_rectified: bool = False
     # -- tracking and smoothing --
     tracking: bool = True
     track_min_hits: int = 3
@@ -186,6 +216,7 @@ class NodeConfig:
     smoothing_min_cutoff: float = 1.0
     smoothing_beta: float = 0.02
     smoothing_d_cutoff: float = 1.0
+    smoothing_beta_3d: float = 5.0
     publish_detections: bool = False
     hri_enable: bool = False
     hri_prefix: str = '/humans'
@@ -204,6 +235,9 @@ class NodeConfig:
         """
         names = PARAMETERS if names is None else names
         problems = [p for p in (_check(name, getattr(self, name)) for name in names) if p]
+        if self.depth_min_m >= self.depth_max_m:
+            problems.append(f'depth_min_m:={self.depth_min_m} must be below '
+                            f'depth_max_m:={self.depth_max_m}')
         if problems:
             raise ValueError('; '.join(problems))
         return self

@@ -22,6 +22,10 @@ What the node publishes, per image:
   ``image_annotated``) carry the smoothed joint positions (x, y; joint scores, pose score
   and the order of people are the model's), and ``poses_raw`` carries the unmodified model
   output with the same header and track ids. People of tentative tracks are not smoothed.
+  With 3D (``use_depth``), the 3D of ``poses`` is lifted from the smoothed 2D and then
+  smoothed in metres by a second One-Euro bank (:meth:`PeopleFilter.smooth_3d`; VALID joints
+  only, ``smoothing_beta_3d`` in 1/m); ``poses_raw`` carries the 3D lifted from the model
+  output, not smoothed.
   Smoothing follows tracks, so it runs the tracker even with ``tracking:=false`` (then
   ``track_id`` stays -1).
 * ``smoothing:=false`` (default): ``poses`` is the model output; ``poses_raw`` is silent.
@@ -31,6 +35,7 @@ from dataclasses import dataclass
 import threading
 from typing import Any, FrozenSet, Optional
 
+from logocap_ros.core.depth import VALID
 from logocap_ros.core.result import PoseResult
 from logocap_ros.core.smoothing import OneEuroBank, OneEuroConfig
 from logocap_ros.core.tracking import PoseTracker, TrackerConfig
@@ -47,11 +52,16 @@ class PeopleFrame:
     :param raw: the model output, unchanged.
     :param track_ids: ``(N,)`` int64 ids for ``PersonPose.track_id``, or None when tracking
         is off (then every ``track_id`` is ``NO_TRACK``).
+    :param tracks: ``(N,)`` the tracker's ids, also with ``tracking:=false`` while smoothing
+        (keys of the filter states), or None when neither runs.
+    :param stamp_s: the image time [s] the people were tracked at.
     """
 
     result: PoseResult
     raw: PoseResult
     track_ids: Optional[np.ndarray]
+    tracks: Optional[np.ndarray] = None
+    stamp_s: float = float('nan')
 
     @property
     def smoothed(self) -> bool:
@@ -68,6 +78,12 @@ def tracker_config(cfg: NodeConfig) -> TrackerConfig:
 def smoothing_config(cfg: NodeConfig) -> OneEuroConfig:
     """Return the One-Euro parameters of a node configuration."""
     return OneEuroConfig(min_cutoff=cfg.smoothing_min_cutoff, beta=cfg.smoothing_beta,
+                         d_cutoff=cfg.smoothing_d_cutoff)
+
+
+def smoothing_3d_config(cfg: NodeConfig) -> OneEuroConfig:
+    """Return the One-Euro parameters of the 3D joints [m] of a node configuration."""
+    return OneEuroConfig(min_cutoff=cfg.smoothing_min_cutoff, beta=cfg.smoothing_beta_3d,
                          d_cutoff=cfg.smoothing_d_cutoff)
 
 
@@ -89,6 +105,7 @@ class PeopleFilter:
         self._cfg = cfg
         self._tracker = PoseTracker(tracker_config(cfg))
         self._bank = OneEuroBank(smoothing_config(cfg))
+        self._bank_3d = OneEuroBank(smoothing_3d_config(cfg))  # metres: its own beta
 
     def configure(self, cfg: NodeConfig) -> None:
         """Apply changed parameters; new tracker parameters restart tracking (ids go on)."""
@@ -96,10 +113,11 @@ class PeopleFilter:
             self._cfg = cfg
             if tracker_config(cfg) != self._tracker.config:
                 self._tracker.reconfigure(tracker_config(cfg))
-                self._bank.reset()
+                self._reset_banks()
             self._bank.config = smoothing_config(cfg)
+            self._bank_3d.config = smoothing_3d_config(cfg)
             if not cfg.smoothing:
-                self._bank.reset()
+                self._reset_banks()
             if not (cfg.tracking or cfg.smoothing):
                 self._tracker.reset()
 
@@ -107,7 +125,11 @@ class PeopleFilter:
         """Forget all tracks and filter states (deactivate / cleanup); ids are not reused."""
         with self._lock:
             self._tracker.reset()
-            self._bank.reset()
+            self._reset_banks()
+
+    def _reset_banks(self) -> None:
+        self._bank.reset()
+        self._bank_3d.reset()
 
     @property
     def live_ids(self) -> FrozenSet[int]:
@@ -125,7 +147,28 @@ class PeopleFilter:
             shown = result
             if cfg.smoothing:
                 shown = self._smooth(result, ids, stamp_s, cfg.keypoint_threshold)
-            return PeopleFrame(shown, result, ids if cfg.tracking else None)
+            return PeopleFrame(shown, result, ids if cfg.tracking else None, ids, stamp_s)
+
+    def smooth_3d(self, frame: PeopleFrame, points: np.ndarray,
+                  status: np.ndarray) -> np.ndarray:
+        """Smooth the 3D joints of a frame from :meth:`update` when its 2D was smoothed.
+
+        Only VALID joints (finite) of confirmed tracks are filtered, at the frame's time; any
+        other joint is returned unchanged and its filter restarts at its next VALID sample.
+
+        :param frame: the frame's :class:`PeopleFrame` (its people, in the same order).
+        :param points: ``(N, 17, 3)`` metres (NaN where not VALID).
+        :param status: ``(N, 17)`` ``Keypoint3D`` status codes.
+        :return: ``(N, 17, 3)`` float32 points; ``points`` itself when the frame is not
+            smoothed.
+        """
+        if not frame.smoothed or frame.tracks is None:
+            return points
+        with self._lock:
+            valid = np.asarray(status) == VALID
+            smoothed = self._bank_3d.smooth_many(frame.tracks, points, frame.stamp_s, valid)
+            self._bank_3d.prune(self._tracker.live_ids)
+        return smoothed.astype(np.float32)
 
     def _smooth(self, result: PoseResult, ids: np.ndarray, stamp_s: float,
                 keypoint_threshold: float) -> PoseResult:

@@ -33,6 +33,7 @@ import sys
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from logocap_ros.ros.image_conversion import compressed_to_bgr, image_to_bgr
+from logocap_ros.tools.bag_depth import keypoints_3d_messages
 from logocap_ros.tools.sources import Frame, InputError
 from rosbags.rosbag2 import Reader, ReaderError, StoragePlugin, Writer
 from rosbags.typesys import get_types_from_msg, get_typestore, Stores
@@ -80,13 +81,15 @@ def logocap_typestore(msg_dir: Optional[Path] = None):
     return typestore
 
 
-def poses_message(typestore, result, header, track_ids=None) -> Any:
+def poses_message(typestore, result, header, track_ids=None, frame_3d=None) -> Any:
     """Build a ``logocap_ros/msg/PersonPoseArray`` (rosbags object) from a ``PoseResult``.
 
     :param typestore: from :func:`logocap_typestore`.
     :param result: ``PoseResult`` in original-image pixels.
     :param header: the source image's ``std_msgs/msg/Header`` (copied as is).
     :param track_ids: ``(N,)`` track ids, or None for ``NO_TRACK``.
+    :param frame_3d: the frame's ``bag_depth.Frame3D`` (fills ``keypoints_3d`` and
+        ``depth_header``), or None.
     """
     types = typestore.types
     kp_t, box_t = types['logocap_ros/msg/Keypoint2D'], types['logocap_ros/msg/BoundingBox2D']
@@ -99,10 +102,17 @@ def poses_message(typestore, result, header, track_ids=None) -> Any:
             bbox=box_t(x_min=float(box[0]), y_min=float(box[1]), x_max=float(box[2]),
                        y_max=float(box[3])),
             keypoints=[kp_t(x=float(x), y=float(y), score=float(s)) for x, y, s in kps],
-            keypoints_3d=[]))
+            keypoints_3d=[] if frame_3d is None else keypoints_3d_messages(
+                types, frame_3d.points[i], frame_3d.status[i], kps[:, 2])))
     height, width = result.image_size
+    depth_header = frame_3d.header if frame_3d is not None else _empty_header(types)
     return types[POSES_TYPE](header=header, image_width=int(width), image_height=int(height),
-                             people=people)
+                             people=people, depth_header=depth_header)
+
+
+def _empty_header(types) -> Any:
+    return types['std_msgs/msg/Header'](stamp=types['builtin_interfaces/msg/Time'](
+        sec=0, nanosec=0), frame_id='')
 
 
 def stamp_to_ns(stamp) -> int:
@@ -247,9 +257,10 @@ class BagCopyWriter:
         """Copy one original message unchanged."""
         self.writer.write(self._map[conn.id], timestamp, raw)
 
-    def write_poses(self, timestamp: int, result, header, track_ids=None) -> None:
+    def write_poses(self, timestamp: int, result, header, track_ids=None,
+                    frame_3d=None) -> None:
         """Write the ``PersonPoseArray`` of one image at the image's bag timestamp."""
-        msg = poses_message(self.source.typestore, result, header, track_ids)
+        msg = poses_message(self.source.typestore, result, header, track_ids, frame_3d)
         self.writer.write(self._poses, timestamp,
                           self.source.typestore.serialize_cdr(msg, POSES_TYPE))
 

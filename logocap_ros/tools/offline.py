@@ -25,6 +25,8 @@ folder that is renamed into place only when the whole run succeeded:
 * for a bag: ``<bag name>_poses/``, a new rosbag2 (same storage format) with every original
   message plus ``logocap_ros/msg/PersonPoseArray`` on ``/poses`` carrying the image headers
   and track ids.
+* for a bag with a registered depth image + camera_info: 3D joints in all of the above (see
+  :mod:`logocap_ros.tools.bag_depth`).
 
 Tracking uses :class:`logocap_ros.core.tracking.PoseTracker` with its default parameters and
 the frame times: the image stamps of a bag, the video position, or ``index / 10 fps`` for an
@@ -39,11 +41,13 @@ Examples::
 
 import argparse
 from dataclasses import asdict
+import functools
 from pathlib import Path
 import sys
 from typing import Callable, List, Optional, Tuple
 
 from logocap_ros.core.tracking import PoseTracker
+from logocap_ros.tools.bag_depth import add_depth_args, open_bag_depth, record_3d
 from logocap_ros.tools.cli_common import add_model_args, build_estimator, run_reporting_errors
 from logocap_ros.tools.fileutil import staging_dir
 from logocap_ros.tools.pose_records import frame_record, write_poses
@@ -70,7 +74,7 @@ def process(input_path: Path, estimator: Callable, out_dir: Path, *, fmt: str = 
             vis: bool = False, topic: Optional[str] = None, every: int = 1,
             overwrite: bool = False, show_progress: bool = True,
             meta: Optional[dict] = None, opened: Optional[tuple] = None,
-            track: bool = True) -> Path:
+            track: bool = True, depth=None) -> Path:
     """Run ``estimator`` over an input and write all outputs to ``out_dir`` atomically.
 
     :param input_path: video file, image folder, or rosbag2 (folder or ``.mcap``/``.db3``).
@@ -83,6 +87,7 @@ def process(input_path: Path, estimator: Callable, out_dir: Path, *, fmt: str = 
     :param opened: ``(kind, source)`` from :func:`open_source` if already opened (it is
         closed here either way).
     :param track: give people track ids across frames (else every ``track_id`` is -1).
+    :param depth: a ``BagDepth`` for 3D (bag input only), or None for 2D.
     :return: ``out_dir``.
     :raises InputError: bad input; nothing is left in ``out_dir`` then.
     """
@@ -98,7 +103,7 @@ def process(input_path: Path, estimator: Callable, out_dir: Path, *, fmt: str = 
         with staging_dir(out_dir, overwrite) as tmp:
             sink = make_sink(kind, tmp, source, every) if vis else None
             step = FrameStep(estimator, sink, tracker, getattr(source, 'fps', None))
-            runner = _run_bag if kind == 'bag' else _run_frames
+            runner = functools.partial(_run_bag, depth=depth) if kind == 'bag' else _run_frames
             try:
                 records = runner(source, step, tmp, every, show_progress, meta)
             finally:
@@ -160,10 +165,11 @@ def _run_frames(source, step: FrameStep, tmp: Path, every: int, show_progress: b
 
 
 def _run_bag(source, step: FrameStep, tmp: Path, every: int, show_progress: bool,
-             meta: dict) -> List[dict]:
+             meta: dict, depth=None) -> List[dict]:
     from logocap_ros.tools.bag_io import BagCopyWriter
     name = source.path.stem if source.path.is_file() else source.path.name
     meta.update(topic=source.topic, output_bag=f'{name}_poses', poses_topic='/poses')
+    meta.update(depth.describe() if depth is not None else {})
     total = -(-len(source) // every)
     with BagCopyWriter(tmp / f'{name}_poses', source) as out, progress_bar(
             total=total, desc=source.topic, unit='img', enable=show_progress) as bar:
@@ -171,7 +177,12 @@ def _run_bag(source, step: FrameStep, tmp: Path, every: int, show_progress: bool
             out.write_raw(conn, timestamp, raw)
             if frame is not None:
                 result, ids = step(frame)
-                out.write_poses(timestamp, result, frame.header, ids)
+                frame_3d = None
+                if depth is not None:
+                    frame_3d, why = depth.lift(frame.stamp_ns, frame.image.shape[:2],
+                                               result.keypoints)
+                    record_3d(step.records[-1], frame_3d, why)
+                out.write_poses(timestamp, result, frame.header, ids, frame_3d)
                 bar.update(1)
     return step.records
 
@@ -203,6 +214,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument('--no-track', dest='track', action='store_false',
                         help='no tracking: every track_id is -1 (default: stable ids across '
                              'frames)')
+    add_depth_args(parser)
     return parser
 
 
@@ -225,14 +237,20 @@ def _run(args: argparse.Namespace, estimator: Optional[Callable]) -> int:
     if out.exists() and not args.overwrite:
         raise FileExistsError(f'{out} already exists (pass --overwrite to replace it)')
     opened = open_source(args.input, args.topic)  # bad input fails before the model loads
+    depth = None
     try:
+        depth = open_bag_depth(*opened, args)
         estimator = estimator or build_estimator(args)
     except BaseException:
         close_source(opened[1])
+        close_source(depth)
         raise
-    process(args.input, estimator, out, fmt=args.format, vis=args.vis, topic=args.topic,
-            every=args.every, overwrite=args.overwrite, show_progress=not args.quiet,
-            meta=meta, opened=opened, track=args.track)
+    try:
+        process(args.input, estimator, out, fmt=args.format, vis=args.vis, topic=args.topic,
+                every=args.every, overwrite=args.overwrite, show_progress=not args.quiet,
+                meta=meta, opened=opened, track=args.track, depth=depth)
+    finally:
+        close_source(depth)
     print(f'wrote {out}')
     return 0
 

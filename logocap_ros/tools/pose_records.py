@@ -31,8 +31,13 @@ bbox_y_max`` then ``<joint>_x, <joint>_y, <joint>_score`` for the 17 joints in C
 index in the model output of that frame; ``track_id`` is the same person's id across frames
 (-1 while its track is tentative, i.e. in its first frames, and always with ``--no-track``).
 
-Per-person fields can be added with ``frame_record(..., extra={name: values})``: they appear
-in the JSON person objects (values must be JSON-ready); the CSV keeps its fixed columns.
+3D (bags with depth, :mod:`logocap_ros.tools.bag_depth`): JSON people get ``keypoints_3d``
+and frames ``depth_frame_id``/``depth_stamp_ns`` or ``depth_missing``; CSV rows get the
+:data:`~logocap_ros.tools.bag_depth.CSV_COLUMNS_3D` columns last, after all the columns above
+(only when some frame has 3D).
+
+Other per-person fields can be added with ``frame_record(..., extra={name: values})``: they
+appear in the JSON person objects (values must be JSON-ready); the CSV ignores them.
 """
 
 import csv
@@ -42,6 +47,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from logocap_ros.core.keypoints import KEYPOINT_NAMES, SKELETON_EDGES
+from logocap_ros.tools.bag_depth import csv_cells_3d, CSV_COLUMNS_3D
 from logocap_ros.tools.fileutil import atomic_write_text
 
 CSV_COLUMNS: List[str] = (
@@ -88,7 +94,8 @@ def poses_csv(records: List[dict]) -> str:
     """Serialise records to CSV text (header + one row per person)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator='\n')
-    writer.writerow(CSV_COLUMNS)
+    with_3d = any('keypoints_3d' in p for rec in records for p in rec['people'])
+    writer.writerow(CSV_COLUMNS + (CSV_COLUMNS_3D if with_3d else []))
     for rec in records:
         stamp = '' if rec['stamp_ns'] is None else rec['stamp_ns']
         for person in rec['people']:
@@ -97,7 +104,7 @@ def poses_csv(records: List[dict]) -> str:
             row += [f'{v:.3f}' for v in person['bbox']]
             for x, y, s in person['keypoints']:
                 row += [f'{x:.3f}', f'{y:.3f}', f'{s:.6g}']
-            writer.writerow(row)
+            writer.writerow(row + (csv_cells_3d(person) if with_3d else []))
     return buf.getvalue()
 
 
