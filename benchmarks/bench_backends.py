@@ -47,6 +47,7 @@ from logocap_ros.backends.export_onnx import input_hw_for  # noqa: E402
 from logocap_ros.backends.registry import create_backend  # noqa: E402
 from logocap_ros.tools.export_onnx_cli import resolve_network  # noqa: E402
 import numpy as np  # noqa: E402
+from bench_common import cpu_model as _cpu_model  # noqa: E402, I100 (benchmarks/)
 
 DEFAULT_SIZE = {'w32': 512, 'w48': 640}
 IMAGES = {'640x480': (480, 640), '1280x720': (720, 1280)}
@@ -67,17 +68,6 @@ def hardware_info(device: str) -> Dict[str, str]:
         info['gpu'] = f'{torch.cuda.get_device_name()} (sm {major}.{minor})'
         info['cuda'] = str(torch.version.cuda)
     return info
-
-
-def _cpu_model() -> str:
-    try:
-        with open('/proc/cpuinfo', encoding='utf-8') as handle:
-            for line in handle:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or 'unknown'
 
 
 def combos(device: str, backends: Optional[List[str]]) -> List[tuple]:

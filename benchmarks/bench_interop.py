@@ -29,28 +29,16 @@ import os
 from pathlib import Path
 import platform
 import sys
-import time
-from typing import Callable, Dict, List
+from typing import Dict, List
 
 import numpy as np
+from bench_common import timed  # noqa: I100 (benchmarks/)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'test'))
 os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
 
 PEOPLE = (1, 5, 30)
-
-
-def timed(fn: Callable[[], object], repeats: int) -> List[float]:
-    """Return per-call wall times in ms (after 5 warm-up calls)."""
-    for _ in range(5):
-        fn()
-    out = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        out.append(1e3 * (time.perf_counter() - t0))
-    return out
 
 
 def frame_with(people: int):

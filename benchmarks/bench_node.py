@@ -33,9 +33,10 @@ import platform
 import subprocess
 import sys
 import time
-from typing import Callable, Dict, List
+from typing import Dict, List
 
 import numpy as np
+from bench_common import timed  # noqa: I100 (benchmarks/)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'test'))
@@ -59,18 +60,6 @@ def fake_result(height: int, width: int, people: int = 5):
     kps[:, :, 1] = rng.uniform(0, height, (people, 17))
     kps[:, :, 2] = rng.uniform(0.2, 1.0, (people, 17))
     return PoseResult(kps, kps[:, :, 2].mean(axis=1), (height, width))
-
-
-def timed(fn: Callable[[], object], repeats: int) -> List[float]:
-    """Return per-call wall times in ms (after 5 warm-up calls)."""
-    for _ in range(5):
-        fn()
-    out = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        out.append(1e3 * (time.perf_counter() - t0))
-    return out
 
 
 def overhead(width: int, height: int, repeats: int) -> Dict[str, List[float]]:

@@ -40,6 +40,7 @@ from logocap_ros.tools.tracking_eval import (crowd_scene, evaluate, IoUTracker, 
                                              SCENES)
 import numpy as np
 import scipy
+from bench_common import cpu_model as _cpu_model  # noqa: I100 (benchmarks/)
 
 
 def time_frames(count: int, frames: int, repeats: int) -> Dict[str, np.ndarray]:
@@ -123,17 +124,6 @@ def mot_table(seeds: int) -> str:
         lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
         print(f'{name} done', file=sys.stderr, flush=True)
     return '\n'.join(lines)
-
-
-def _cpu_model() -> str:
-    try:
-        with open('/proc/cpuinfo', encoding='utf-8') as handle:
-            for line in handle:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or 'unknown'
 
 
 def main(argv: Optional[List[str]] = None) -> int:

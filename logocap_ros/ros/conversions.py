@@ -170,11 +170,11 @@ def result_to_markers(result: PoseResult, header: Any, style: MarkerStyle = Mark
         joints = [points[j] for j in range(len(points)) if ok[j]]
         limbs = [points[j] for a, b in SKELETON_EDGES if ok[a] and ok[b] for j in (a, b)]
         if joints:
-            markers.append(_marker(header, JOINTS_NS, i, Marker.SPHERE_LIST, joints, color,
-                                   style.joint_diameter_px * scale))
+            markers.append(make_marker(header, JOINTS_NS, i, Marker.SPHERE_LIST, joints, color,
+                                       style.joint_diameter_px * scale))
         if limbs:
-            markers.append(_marker(header, LIMBS_NS, i, Marker.LINE_LIST, limbs, color,
-                                   style.line_width_px * scale))
+            markers.append(make_marker(header, LIMBS_NS, i, Marker.LINE_LIST, limbs, color,
+                                       style.line_width_px * scale))
     return MarkerArray(markers=markers)
 
 
@@ -183,8 +183,9 @@ def clear_markers(header: Any) -> MarkerArray:
     return MarkerArray(markers=[Marker(header=header, action=Marker.DELETEALL)])
 
 
-def _marker(header: Any, ns: str, marker_id: int, marker_type: int, points: list,
-            color: ColorRGBA, size: float) -> Marker:
+def make_marker(header: Any, ns: str, marker_id: int, marker_type: int, points: list,
+                color: ColorRGBA, size: float) -> Marker:
+    """One ADD marker with uniform ``size`` [m] that stays until replaced (lifetime 0)."""
     marker = Marker(header=header, ns=ns, id=int(marker_id), type=marker_type,
                     action=Marker.ADD, points=points, color=color)
     marker.pose.orientation.w = 1.0

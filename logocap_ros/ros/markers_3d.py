@@ -25,11 +25,10 @@ when there is one, else the person index (:func:`conversions.person_color`).
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
-from builtin_interfaces.msg import Duration
 from geometry_msgs.msg import Point
 from logocap_ros.core.depth import VALID
 from logocap_ros.core.keypoints import SKELETON_EDGES
-from logocap_ros.ros.conversions import JOINTS_NS, LIMBS_NS, person_color
+from logocap_ros.ros.conversions import JOINTS_NS, LIMBS_NS, make_marker, person_color
 import numpy as np
 from visualization_msgs.msg import Marker, MarkerArray
 
@@ -74,11 +73,11 @@ def skeleton_markers_3d(points: np.ndarray, status: np.ndarray, header: Any,
         pts = [Point(x=x, y=y, z=z) for x, y, z in points[i].astype(float).tolist()]
         joints = [pts[j] for j in np.flatnonzero(ok)]
         limbs = [pts[j] for a, b in SKELETON_EDGES if ok[a] and ok[b] for j in (a, b)]
-        markers.append(_marker(header, JOINTS_NS, i, Marker.SPHERE_LIST, color,
-                               style.joint_diameter_m, joints))
+        markers.append(make_marker(header, JOINTS_NS, i, Marker.SPHERE_LIST, joints, color,
+                                   style.joint_diameter_m))
         if limbs:
-            markers.append(_marker(header, LIMBS_NS, i, Marker.LINE_LIST, color,
-                                   style.line_width_m, limbs))
+            markers.append(make_marker(header, LIMBS_NS, i, Marker.LINE_LIST, limbs, color,
+                                       style.line_width_m))
         if track >= 0:
             markers.append(_label(header, i, track, points[i][ok], color, style))
     return MarkerArray(markers=markers)
@@ -86,20 +85,10 @@ def skeleton_markers_3d(points: np.ndarray, status: np.ndarray, header: Any,
 
 def _label(header: Any, index: int, track: int, valid: np.ndarray, color: Any,
            style: Marker3DStyle) -> Marker:
-    marker = _marker(header, TRACK_IDS_NS, index, Marker.TEXT_VIEW_FACING, color,
-                     style.text_height_m, [])
+    marker = make_marker(header, TRACK_IDS_NS, index, Marker.TEXT_VIEW_FACING, [], color,
+                         style.text_height_m)
     marker.text = str(track)
     marker.pose.position = Point(x=float(np.mean(valid[:, 0])),
                                  y=float(np.min(valid[:, 1]) - style.text_offset_m),
                                  z=float(np.median(valid[:, 2])))
-    return marker
-
-
-def _marker(header: Any, ns: str, marker_id: int, marker_type: int, color: Any, size: float,
-            points: list) -> Marker:
-    marker = Marker(header=header, ns=ns, id=int(marker_id), type=marker_type,
-                    action=Marker.ADD, points=points, color=color)
-    marker.pose.orientation.w = 1.0
-    marker.scale.x = marker.scale.y = marker.scale.z = float(size)
-    marker.lifetime = Duration(sec=0, nanosec=0)
     return marker
