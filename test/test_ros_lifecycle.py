@@ -132,3 +132,7 @@ def _run_lifecycle(g: TestGraph, node: Proc) -> None:
     assert 'input=128' in node.output() and 'warm-up done' in node.output(), node.output()
     assert any('warming up' in m.status[0].message for _, m in diag), [
         m.status[0].message for _, m in diag]
+    # shutdown: the node finalizes, answers the request, and its process ends with status 0
+    assert transition(Transition.TRANSITION_INACTIVE_SHUTDOWN)
+    assert wait_until(lambda: node.popen.poll() is not None, 20), 'process still alive'
+    assert node.popen.returncode == 0, node.output()

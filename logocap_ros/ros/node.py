@@ -199,6 +199,10 @@ class LogocapNode(LifecycleNode):
         self._state = 'finalized'
         return TransitionCallbackReturn.SUCCESS
 
+    def is_finalized(self) -> bool:
+        """Return True after the lifecycle shutdown transition (the process then exits)."""
+        return self._state == 'finalized'
+
     def destroy_node(self) -> None:
         """Detach the logging bridge, then destroy the node."""
         bridge = getattr(self, '_log_bridge', None)  # absent when __init__ failed early
@@ -451,7 +455,7 @@ def main(args: Optional[List[str]] = None) -> int:
 
     SIGINT/SIGTERM end the process with code 0 after an orderly cleanup (the inference thread
     stops before the ROS context goes away); repeated signals during the cleanup are ignored
-    (:mod:`logocap_ros.ros.shutdown`).
+    (:mod:`logocap_ros.ros.shutdown`). The lifecycle ``shutdown`` transition ends it too.
     """
     exit_request = ExitRequest().install()
     try:
@@ -465,7 +469,9 @@ def main(args: Optional[List[str]] = None) -> int:
             return 1
         executor = SingleThreadedExecutor()
         executor.add_node(node)
-        spin_until_exit(executor, exit_request)
+        spin_until_exit(executor, exit_request, done=node.is_finalized)
+        if node.is_finalized():  # lifecycle shutdown: let the transition's reply go out
+            spin_until_exit(executor, exit_request, done=_deadline(0.5))
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except (ValueError, rclpy.exceptions.ParameterException) as exc:
@@ -477,6 +483,12 @@ def main(args: Optional[List[str]] = None) -> int:
             node.destroy_node()
         rclpy.try_shutdown()
     return 0
+
+
+def _deadline(seconds: float) -> Any:
+    """Return a callable that turns True ``seconds`` from now."""
+    end = time.monotonic() + seconds
+    return lambda: time.monotonic() >= end
 
 
 def _autostart(node: LogocapNode) -> bool:
