@@ -220,3 +220,12 @@ def test_wrong_architecture_hint_uses_the_node_parameter(tmp_path):
         load_estimator(NodeConfig(weights=str(path), arch='w32', backend='torch',
                                   device='cpu').validate())
     assert 'arch:=w48' in str(info.value) and '--arch' not in str(info.value)
+
+
+@pytest.mark.parametrize('warmup, expected', [('320x240', (240, 320)), ('', (480, 640))])
+def test_warmup_size_is_the_size_engines_are_built_for(warmup, expected):
+    from logocap_ros.ros.estimator_loader import load_estimator
+    loaded = load_estimator(NodeConfig(weights='random', backend='torch', device='cpu',
+                                       input_size=64, flip_test=False,
+                                       warmup_image_size=warmup).validate())
+    assert loaded.estimator.config.expected_image_hw == expected

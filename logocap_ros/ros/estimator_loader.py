@@ -107,6 +107,8 @@ def load_estimator(cfg: NodeConfig) -> LoadedEstimator:
     kwargs = {'arch': arch, 'input_size': cfg.estimator_input_size,
               'flip_test': cfg.flip_test, 'device': device, 'max_people': cfg.max_people,
               'pose_threshold': 0.0, 'backend': cfg.backend, 'precision': cfg.precision}
+    if cfg.warmup_hw is not None:  # the declared camera size: engines are built for it
+        kwargs['expected_image_hw'] = cfg.warmup_hw
     names = _field_names(EstimatorConfig)
     try:
         est_cfg = EstimatorConfig(**{k: v for k, v in kwargs.items() if k in names})
