@@ -120,3 +120,15 @@ def test_a_new_export_prunes_the_cache(filled, monkeypatch):
                                    weights_digest='d' * 64, cache_limit_mb=6)
     assert path.exists() and path.name.startswith('w32-dynamic-flip-opset17-conv-')
     assert not files['old'].exists() and not files['engine'].exists()
+
+
+def test_cache_files_get_the_usual_umask_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        written = cache.atomic_write_bytes(tmp_path / 'onnx' / 'x.onnx', b'data')
+        beside = cache.temp_path_beside(tmp_path / 'engines' / 'y.engine')
+    finally:
+        os.umask(old)
+    assert written.read_bytes() == b'data'
+    assert written.stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
+    assert beside.stat().st_mode & 0o777 == 0o644

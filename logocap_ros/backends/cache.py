@@ -74,14 +74,47 @@ def _byte_dtype():
     return torch.uint8
 
 
+def current_umask() -> int:
+    """Return the process umask (from ``/proc`` on Linux, else by setting it back at once)."""
+    try:
+        with open('/proc/self/status', encoding='ascii') as status:
+            for line in status:
+                if line.startswith('Umask:'):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def apply_umask(path: Union[str, os.PathLike], folder: bool = False) -> None:
+    """Give ``path`` the mode a plain ``open``/``mkdir`` would have given it.
+
+    :func:`tempfile.mkstemp` and :func:`tempfile.mkdtemp` create 0600 files and 0700
+    folders; outputs renamed from them into place get 0666/0777 minus the umask instead.
+    """
+    os.chmod(path, (0o777 if folder else 0o666) & ~current_umask())
+
+
 def atomic_write_bytes(path: Union[str, os.PathLike], data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temporary file and a rename (readers never see half)."""
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
+
+    Readers never see a half-written file; the result has the usual umask permissions.
+
+    :param path: final file name; its folder is created if needed.
+    :param data: file content.
+    :return: the final path.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + '.', suffix='.part', dir=str(path.parent))
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=str(path.parent))
     try:
-        with os.fdopen(fd, 'wb') as handle:
-            handle.write(data)
+        with os.fdopen(fd, 'wb') as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        apply_umask(tmp)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -96,6 +129,7 @@ def temp_path_beside(path: Union[str, os.PathLike]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + '.', suffix='.part', dir=str(path.parent))
     os.close(fd)
+    apply_umask(tmp)  # renamed into place later: usual permissions, not mkstemp's 0600
     return Path(tmp)
 
 

@@ -29,6 +29,9 @@ import shutil
 import tempfile
 from typing import Iterator, Union
 
+from logocap_ros.backends.cache import (apply_umask, atomic_write_bytes,  # noqa: F401
+                                        current_umask)
+
 PathLike = Union[str, os.PathLike]
 
 
@@ -44,53 +47,6 @@ def sha256_file(path: PathLike, chunk_size: int = 1 << 20) -> str:
         for block in iter(lambda: stream.read(chunk_size), b''):
             digest.update(block)
     return digest.hexdigest()
-
-
-def current_umask() -> int:
-    """Return the process umask (from ``/proc`` on Linux, else by setting it back at once)."""
-    try:
-        with open('/proc/self/status', encoding='ascii') as status:
-            for line in status:
-                if line.startswith('Umask:'):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def apply_umask(path: PathLike, folder: bool = False) -> None:
-    """Give ``path`` the mode a plain ``open``/``mkdir`` would have given it.
-
-    :func:`tempfile.mkstemp` and :func:`tempfile.mkdtemp` create 0600 files and 0700
-    folders; outputs renamed from them into place get 0666/0777 minus the umask instead.
-    """
-    os.chmod(path, (0o777 if folder else 0o666) & ~current_umask())
-
-
-def atomic_write_bytes(path: PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
-
-    :param path: final file name; its folder is created if needed.
-    :param data: file content.
-    :return: the final path.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
-    try:
-        with os.fdopen(fd, 'wb') as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        apply_umask(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
 
 
 def atomic_write_text(path: PathLike, text: str) -> Path:
