@@ -64,6 +64,7 @@ setup(
         'onnx': ['onnx>=1.14', 'onnxruntime>=1.16'],
         'eval': ['pycocotools>=2.0.6'],
         'bag': ['rosbags>=0.11'],
+        'triton': ['tritonclient[http]>=2.50', 'onnx>=1.14'],
     },
     entry_points={
         'console_scripts': [
@@ -73,6 +74,7 @@ setup(
             'logocap-offline=logocap_ros.tools.offline:main',
             'logocap-export-onnx=logocap_ros.backends.export_onnx:main',
             'logocap-build-engine=logocap_ros.backends.build_engine:main',
+            'logocap-triton-repo=logocap_ros.tools.triton_repo:main',
         ],
     },
     classifiers=[

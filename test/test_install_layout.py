@@ -40,6 +40,7 @@ CONSOLE_SCRIPTS = {
     'logocap-offline': 'logocap_ros.tools.offline:main',
     'logocap-export-onnx': 'logocap_ros.backends.export_onnx:main',
     'logocap-build-engine': 'logocap_ros.backends.build_engine:main',
+    'logocap-triton-repo': 'logocap_ros.tools.triton_repo:main',
 }
 
 
