@@ -24,7 +24,7 @@ import re
 from typing import Any, Callable, Dict, Iterable, Mapping, NamedTuple, Optional, Tuple
 
 ARCHS = ('w32', 'w48')
-BACKENDS = ('auto', 'torch', 'onnxruntime', 'tensorrt')
+BACKENDS = ('auto', 'torch', 'onnxruntime', 'tensorrt', 'triton')
 PRECISIONS = ('fp32', 'fp16')
 TRANSPORTS = ('raw', 'compressed')
 RELIABILITIES = ('best_effort', 'reliable')
@@ -43,8 +43,10 @@ class ParamSpec(NamedTuple):
 PARAMETERS: Dict[str, ParamSpec] = {
     'arch': ParamSpec('w32', 'HRNet backbone: w32 or w48 (must match the weights)', True),
     'weights': ParamSpec('', 'checkpoint path, short name (w32, w48) or "random"/"random:w48" '
-                         'for untrained demo weights; required', True),
-    'backend': ParamSpec('auto', 'inference backend: auto, torch, onnxruntime, tensorrt', True),
+                         'for untrained demo weights; required (unused by backend triton)',
+                         True),
+    'backend': ParamSpec('auto', 'inference backend: auto, torch, onnxruntime, tensorrt, or '
+                         'triton (a Triton server runs the network; see triton_*)', True),
     'device': ParamSpec('auto', 'auto (cuda:0 if available, else cpu), cpu, cuda or cuda:N',
                         True),
     'precision': ParamSpec('fp32', 'numeric precision: fp32 or fp16 (fp16 needs a GPU)', True),
@@ -78,6 +80,19 @@ PARAMETERS: Dict[str, ParamSpec] = {
                                  False, (0.0, 3600.0, 0.0)),
 }
 
+# --- backend 'triton': the network runs on a Triton Inference Server (README "Many cameras,
+# one server"); arch, weights, flip_test and the input size then come from the server's model.
+TRITON_PARAMETERS: Dict[str, ParamSpec] = {
+    'triton_url': ParamSpec('127.0.0.1:8000', "backend triton: the server's HTTP endpoint, "
+                            'host:port', True),
+    'triton_model': ParamSpec('logocap', 'backend triton: model name on the server', True),
+    'triton_model_version': ParamSpec('', "backend triton: model version ('' = the server's "
+                                      'latest)', True),
+    'triton_timeout_s': ParamSpec(10.0, 'backend triton: connect/answer timeout per request '
+                                  '[s]', True, (0.1, 600.0, 0.0)),
+}
+PARAMETERS.update(TRITON_PARAMETERS)
+
 #: Parameters that may change while the node runs.
 DYNAMIC = frozenset(name for name, spec in PARAMETERS.items() if not spec.read_only)
 
@@ -105,6 +120,11 @@ class NodeConfig:
     marker_z: float = 0.0
     max_image_pixels: int = 7680 * 4320
     no_image_warn_s: float = 5.0
+    # backend 'triton' (TRITON_PARAMETERS)
+    triton_url: str = '127.0.0.1:8000'
+    triton_model: str = 'logocap'
+    triton_model_version: str = ''
+    triton_timeout_s: float = 10.0
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> 'NodeConfig':
@@ -118,6 +138,8 @@ class NodeConfig:
         :raises ValueError: listing every invalid parameter and how to fix it.
         """
         names = PARAMETERS if names is None else names
+        if self.backend == 'triton':  # the server has the model: no local weights needed
+            names = [n for n in names if n != 'weights']
         problems = [p for p in (_check(name, getattr(self, name)) for name in names) if p]
         if problems:
             raise ValueError('; '.join(problems))
