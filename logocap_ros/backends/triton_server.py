@@ -134,6 +134,7 @@ class LocalTritonServer:
         self.host = host
         self.http_port = int(http_port) or free_port(host)
         self.work_dir = Path(work_dir or tempfile.mkdtemp(prefix='logocap_triton_'))
+        self.work_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.work_dir / 'tritonserver.log'
         self.process: Optional[subprocess.Popen] = None
 
@@ -147,7 +148,7 @@ class LocalTritonServer:
         cmd = [str(self.install.server), f'--model-repository={self.repository}',
                f'--backend-directory={self._backend_dir()}',
                f'--http-address={self.host}', f'--http-port={self.http_port}',
-               '--allow-grpc=false', '--allow-metrics=false', '--exit-timeout-secs=5']
+               '--allow-grpc=false', '--allow-metrics=false', '--exit-timeout-secs=3']
         if self.config_name:
             cmd.append(f'--model-config-name={self.config_name}')
         return cmd
