@@ -15,7 +15,7 @@
 """Helpers for the Triton tests: a small export, a model repository, the real server.
 
 Everything is small so that CPU time stays low: W32 with deterministic random weights, input
-64x64, no flip. The single-image ONNX export goes to the test session's private ONNX cache
+64x64, no flip. The single-image ONNX export goes to the test session's private cache folder
 (``LOGOCAP_CACHE_DIR``, see conftest.py), so every module reuses one export.
 """
 
@@ -31,10 +31,19 @@ WRONG_MODEL = 'not_logocap'
 
 
 def single_image_onnx() -> Path:
-    """Return the cached single-image export (W32, random weights, 64x64, no flip)."""
-    from logocap_ros.backends.export_onnx import cached_onnx, load_net
-    net, _ = load_net('w32', 'random')
-    return cached_onnx(net, INPUT_HW, flip_test=False)
+    """Return the single-image export (W32, random weights, 64x64, no flip), made once.
+
+    Exported as ``logocap-export-onnx --weights random`` does (with its weights metadata),
+    into the session's private cache folder.
+    """
+    from logocap_ros.backends.cache import cache_root
+    from logocap_ros.backends.export_onnx import export_onnx, load_net
+    path = cache_root() / 'onnx' / 'triton-test-w32-64x64-noflip-random.onnx'
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        net, meta = load_net('w32', 'random')
+        export_onnx(net, path, INPUT_HW, flip_test=False, metadata=meta)
+    return path
 
 
 def write_repository(root: Path, single: Path, *extra_args: str) -> Path:
