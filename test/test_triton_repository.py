@@ -136,3 +136,14 @@ def test_check_io_accepts_batched_and_single_image_models():
 def test_check_io_names_what_is_wrong(inputs, outputs, match):
     with pytest.raises(ValueError, match=f"'m' is not a LOGO-CAP model: expected {match}"):
         check_io(_meta(inputs, outputs), 'm')
+
+
+def test_backend_without_the_client_names_what_to_install(monkeypatch):
+    import sys
+    from logocap_ros.backends.base import BackendUnavailable
+    from logocap_ros.backends.registry import auto_candidates, create_backend
+    for name in ('tritonclient', 'tritonclient.http', 'tritonclient.utils'):
+        monkeypatch.setitem(sys.modules, name, None)
+    with pytest.raises(BackendUnavailable, match=r"pip install 'tritonclient\[http\]'"):
+        create_backend('triton', None)
+    assert 'triton' not in auto_candidates('cpu') + auto_candidates('cuda')
