@@ -23,9 +23,11 @@ the same in both set-ups and excluded) back to back:
 - ``triton``: every camera calls one ``tritonserver`` (nvidia-pytriton, CPU config: Python
   backend + ONNX Runtime, dynamic batching) on 127.0.0.1 through the ``triton`` backend.
 
-Reports requests per second over all cameras, latency per frame (median, p95) and, for
-Triton, the batch sizes the server ran. Bounded: ``--frames`` per camera and at most
-``--max-seconds`` per row; loopback only. Needs ``make triton-venv``.
+Reports requests per second over all cameras, latency per frame (median, p95), for Triton
+the batch sizes the server ran, and the 1-minute load average after each row (the machine
+may be shared). The local and Triton rows of a camera count run back to back, so both see
+about the same load. Bounded: ``--frames`` per camera and at most ``--max-seconds`` per row;
+loopback only. Needs ``make triton-venv``.
 
 Usage::
 
@@ -42,7 +44,7 @@ import sys
 import tempfile
 import threading
 import time
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -115,24 +117,33 @@ def run_cameras(infer_for: Callable[[int], Callable[[], None]], cameras: int, fr
             'errors': len(errors), 'first_error': errors[0] if errors else ''}
 
 
-def local_rows(single: Path, frame: np.ndarray, args: argparse.Namespace) -> List[Dict]:
-    """One row per camera count: an ONNX Runtime session per camera."""
+def local_row(single: Path, frame: np.ndarray, n: int, args: argparse.Namespace) -> Dict:
+    """``n`` cameras, each with its own ONNX Runtime session."""
     from logocap_ros.backends.onnxruntime_backend import OnnxRuntimeBackend
-    rows = []
-    for n in args.cameras:
-        sessions = [OnnxRuntimeBackend(onnx_path=single, flip_test=args.flip).activate()
-                    for _ in range(n)]
-        row = run_cameras(lambda i: (lambda: sessions[i].infer({'images': frame})), n,
-                          args.frames, args.max_seconds)
-        rows.append({'backend': 'local onnxruntime', 'cameras': n, **row, 'batches': ''})
-        print(_line(rows[-1]), flush=True)
-
-    return rows
+    sessions = [OnnxRuntimeBackend(onnx_path=single, flip_test=args.flip).activate()
+                for _ in range(n)]
+    row = run_cameras(lambda i: (lambda: sessions[i].infer({'images': frame})), n,
+                      args.frames, args.max_seconds)
+    return {'backend': 'local onnxruntime', 'cameras': n, **row, 'batches': ''}
 
 
-def triton_rows(single: Path, frame: np.ndarray, args: argparse.Namespace,
-                work: Path) -> List[Dict]:
-    """One row per camera count against one server (CPU config)."""
+def triton_row(backend, stats, frame: np.ndarray, n: int, args: argparse.Namespace) -> Dict:
+    """``n`` cameras sharing one server through one ``triton`` backend."""
+    before = _batches(stats)
+    row = run_cameras(lambda i: (lambda: backend.infer({'images': frame})), n, args.frames,
+                      args.max_seconds)
+    after = _batches(stats)
+    ran = {b: after[b][0] - before.get(b, (0, 0))[0] for b in sorted(after)
+           if after[b][0] - before.get(b, (0, 0))[0]}
+    busy_ns = sum(after[b][1] - before.get(b, (0, 0))[1] for b in after)
+    return {'backend': 'triton (CPU, 1 instance)', 'cameras': n, **row,
+            'batches': ', '.join(f'{b}x{c}' for b, c in ran.items()),
+            'server_ms_per_execution': busy_ns / 1e6 / max(1, sum(ran.values()))}
+
+
+def all_rows(single: Path, frame: np.ndarray, args: argparse.Namespace,
+             work: Path) -> List[Dict]:
+    """Local and Triton rows per camera count, interleaved (same machine load for both)."""
     from logocap_ros.backends.triton_backend import TritonBackend
     from logocap_ros.backends.triton_server import LocalTritonServer
     from logocap_ros.tools.triton_repo import main as write_repo
@@ -147,29 +158,30 @@ def triton_rows(single: Path, frame: np.ndarray, args: argparse.Namespace,
         backend = TritonBackend(flip_test=args.flip, server_url=server.url,
                                 timeout_s=600.0).activate()
         for n in args.cameras:
-            before = _batches(stats)
-            row = run_cameras(lambda i: (lambda: backend.infer({'images': frame})), n,
-                              args.frames, args.max_seconds)
-            after = _batches(stats)
-            ran = {b: after[b] - before.get(b, 0) for b in sorted(after)
-                   if after[b] - before.get(b, 0)}
-            rows.append({'backend': 'triton (CPU, 1 instance)', 'cameras': n, **row,
-                         'batches': ', '.join(f'{b}x{c}' for b, c in ran.items())})
-            print(_line(rows[-1]), flush=True)
+            for row in (local_row(single, frame, n, args),
+                        triton_row(backend, stats, frame, n, args)):
+                rows.append(dict(row, load=os.getloadavg()[0]))
+                print(_line(rows[-1]), flush=True)
     return rows
 
 
-def _batches(client) -> Dict[int, int]:
-    """Batch size -> executions so far (warm-ups included), from the server statistics."""
+def _batches(client) -> Dict[int, Tuple[int, int]]:
+    """Return batch size -> (executions, compute ns) so far, from the server statistics."""
     model = client.get_inference_statistics('logocap')['model_stats'][0]
-    return {b['batch_size']: b['compute_infer']['count'] for b in model['batch_stats']}
+    return {b['batch_size']: (b['compute_infer']['count'], b['compute_infer']['ns'])
+            for b in model['batch_stats']}
 
 
 def _line(row: Dict) -> str:
     err = f' ({row["errors"]} errors: {row["first_error"][:80]})' if row['errors'] else ''
     return (f'| {row["cameras"]} | {row["backend"]} | {row["requests"]} | '
             f'{row["requests_per_s"]:.2f} | {row["median_ms"]:.0f} | {row["p95_ms"]:.0f} | '
-            f'{row["batches"] or "-"}{err} |')
+            f'{row["batches"] or "-"}{err} | {_ms(row.get("server_ms_per_execution"))} | '
+            f'{row["load"]:.1f} |')
+
+
+def _ms(value) -> str:
+    return '-' if value is None else f'{value:.0f}'
 
 
 def _hardware() -> str:
@@ -203,9 +215,9 @@ def main(argv=None) -> int:
         net, meta = load_net(args.arch, 'random')
         export_onnx(net, single, input_hw, flip_test=args.flip, metadata=meta)
         print('| cameras | backend | frames | requests/s (all cameras) | latency median ms | '
-              'p95 ms | server batches (size x count) |\n|---|---|---|---|---|---|---|',
-              flush=True)
-        rows = local_rows(single, frame, args) + triton_rows(single, frame, args, work)
+              'p95 ms | server batches (size x count, incl. warm-up) | server ms per '
+              'execution | load after |\n|---|---|---|---|---|---|---|---|---|', flush=True)
+        rows = all_rows(single, frame, args, work)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     return 0
