@@ -24,7 +24,9 @@ the same in both set-ups and excluded) back to back:
   backend + ONNX Runtime, dynamic batching) on 127.0.0.1 through the ``triton`` backend.
 
 Reports requests per second over all cameras, latency per frame (median, p95), for Triton
-the batch sizes the server ran, and the 1-minute load average after each row (the machine
+the batch sizes the server ran, its compute time per execution and the client's mean
+latency minus the server's mean request time (HTTP transfer of the tensor and client work),
+and the 1-minute load average after each row (the machine
 may be shared). The local and Triton rows of a camera count run back to back, so both see
 about the same load. Bounded: ``--frames`` per camera and at most ``--max-seconds`` per row;
 loopback only. Needs ``make triton-venv``.
@@ -76,14 +78,17 @@ def run_cameras(infer_for: Callable[[int], Callable[[], None]], cameras: int, fr
     """
     calls = [infer_for(i) for i in range(cameras)]
     latencies: List[float] = []
+    every: List[float] = []  # warm-ups included (to compare with the server's statistics)
     errors: List[str] = []
     lock = threading.Lock()
     start = threading.Barrier(cameras + 1)
     deadline = [0.0]
 
     def camera(call: Callable[[], None]) -> None:
+        t0 = time.perf_counter()
         try:
-            call()  # warm-up (session/connection), not timed
+            call()  # warm-up (session/connection), not in the row's latencies
+            every.append(time.perf_counter() - t0)
         except Exception as exc:  # noqa: BLE001 - reported in the row
             errors.append(repr(exc))
         start.wait()
@@ -98,6 +103,7 @@ def run_cameras(infer_for: Callable[[int], Callable[[], None]], cameras: int, fr
                 continue
             with lock:
                 latencies.append(time.perf_counter() - t0)
+                every.append(latencies[-1])
 
     threads = [threading.Thread(target=camera, args=(c,)) for c in calls]
     for t in threads:
@@ -114,7 +120,8 @@ def run_cameras(infer_for: Callable[[int], Callable[[], None]], cameras: int, fr
             'requests_per_s': len(latencies) / wall if wall else 0.0,
             'median_ms': float(np.median(lat)) if lat.size else float('nan'),
             'p95_ms': float(np.percentile(lat, 95)) if lat.size else float('nan'),
-            'errors': len(errors), 'first_error': errors[0] if errors else ''}
+            'errors': len(errors), 'first_error': errors[0] if errors else '',
+            'mean_all_ms': float(np.mean(every)) * 1e3 if every else float('nan')}
 
 
 def local_row(single: Path, frame: np.ndarray, n: int, args: argparse.Namespace) -> Dict:
@@ -129,16 +136,25 @@ def local_row(single: Path, frame: np.ndarray, n: int, args: argparse.Namespace)
 
 def triton_row(backend, stats, frame: np.ndarray, n: int, args: argparse.Namespace) -> Dict:
     """``n`` cameras sharing one server through one ``triton`` backend."""
-    before = _batches(stats)
+    before, served = _batches(stats), _served(stats)
     row = run_cameras(lambda i: (lambda: backend.infer({'images': frame})), n, args.frames,
                       args.max_seconds)
     after = _batches(stats)
     ran = {b: after[b][0] - before.get(b, (0, 0))[0] for b in sorted(after)
            if after[b][0] - before.get(b, (0, 0))[0]}
     busy_ns = sum(after[b][1] - before.get(b, (0, 0))[1] for b in after)
+    count, success_ns = (a - b for a, b in zip(_served(stats), served))
     return {'backend': 'triton (CPU, 1 instance)', 'cameras': n, **row,
             'batches': ', '.join(f'{b}x{c}' for b, c in ran.items()),
-            'server_ms_per_execution': busy_ns / 1e6 / max(1, sum(ran.values()))}
+            'server_ms_per_execution': busy_ns / 1e6 / max(1, sum(ran.values())),
+            'overhead_ms': row['mean_all_ms'] - success_ns / 1e6 / max(1, count)}
+
+
+def _served(client) -> Tuple[int, int]:
+    """Return (requests, ns from arrival to response) so far, from the server statistics."""
+    success = client.get_inference_statistics('logocap')['model_stats'][0][
+        'inference_stats']['success']
+    return int(success['count']), int(success['ns'])
 
 
 def all_rows(single: Path, frame: np.ndarray, args: argparse.Namespace,
@@ -177,7 +193,7 @@ def _line(row: Dict) -> str:
     return (f'| {row["cameras"]} | {row["backend"]} | {row["requests"]} | '
             f'{row["requests_per_s"]:.2f} | {row["median_ms"]:.0f} | {row["p95_ms"]:.0f} | '
             f'{row["batches"] or "-"}{err} | {_ms(row.get("server_ms_per_execution"))} | '
-            f'{row["load"]:.1f} |')
+            f'{_ms(row.get("overhead_ms"))} | {row["load"]:.1f} |')
 
 
 def _ms(value) -> str:
@@ -216,7 +232,8 @@ def main(argv=None) -> int:
         export_onnx(net, single, input_hw, flip_test=args.flip, metadata=meta)
         print('| cameras | backend | frames | requests/s (all cameras) | latency median ms | '
               'p95 ms | server batches (size x count, incl. warm-up) | server ms per '
-              'execution | load after |\n|---|---|---|---|---|---|---|---|---|', flush=True)
+              'execution | client - server ms per request | load after |\n'
+              '|---|---|---|---|---|---|---|---|---|---|', flush=True)
         rows = all_rows(single, frame, args, work)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
