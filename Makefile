@@ -18,10 +18,11 @@
 # ../shared/ros2_src) under build/ros2_extra when that folder exists.
 #   make venv    .venv from requirements/dev.txt (+ the CMake path fixes for the ROS wheels)
 #   make build   colcon builds into build/colcon and build/ros2_extra (incremental, stamped)
+#   make triton-venv  .venv-triton: Triton server (nvidia-pytriton, numpy<2) for its tests
 #   make test    venv + build, then pytest on test/ (ROS traffic stays on loopback)
 #   make demo    pose estimation on a synthetic image with deterministic random weights
 #   make lint    only the linter tests (flake8, pep257, copyright, Python 3.10, package.xml)
-#   make clean   remove build/, out/ and caches (keeps .venv); make distclean removes .venv too
+#   make clean   remove build/, out/ and caches (keeps the venvs); make distclean removes them too
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -35,6 +36,9 @@ VENV_STAMP := $(VENV)/.logocap_ros-venv.stamp
 
 COLCON_BASE := $(CURDIR)/build/colcon
 BUILD_STAMP := $(COLCON_BASE)/.build.stamp
+# The Triton server lives in its own venv: nvidia-pytriton needs numpy<2 (requirements/triton.txt).
+TRITON_VENV := $(CURDIR)/.venv-triton
+TRITON_STAMP := $(TRITON_VENV)/.logocap_ros-triton.stamp
 MANIFEST := $(COLCON_BASE)/.manifest
 # Folders whose file *list* (not contents) decides whether the install space must be redone;
 # --symlink-install makes edits of existing files visible without a rebuild.
@@ -56,7 +60,7 @@ LINT_TESTS := test/test_flake8.py test/test_pep257.py test/test_copyright.py \
 # pip prints one such warning per package for this machine's extra (partial) local indexes.
 PIP_NOISE := is ignored: it is neither a file nor a directory
 
-.PHONY: help venv build ros2-extra test demo lint clean distclean FORCE
+.PHONY: help venv triton-venv build ros2-extra test demo lint clean distclean FORCE
 
 help:
 	@sed -n 's/^#   make /  make /p' $(firstword $(MAKEFILE_LIST))
@@ -73,6 +77,16 @@ $(VENV_STAMP): requirements/dev.txt scripts/fix_venv_cmake.py
 	$(VPY) -m pip install --disable-pip-version-check -q -r requirements/dev.txt 2>&1 \
 		| { grep -v -F '$(PIP_NOISE)' || true; }
 	$(VPY) scripts/fix_venv_cmake.py $(VENV)
+	@touch $@
+
+triton-venv: $(TRITON_STAMP)
+
+$(TRITON_STAMP): requirements/triton.txt
+	@echo '== make triton-venv: installing requirements/triton.txt into .venv-triton'
+	@test -x $(TRITON_VENV)/bin/python || $(PYTHON) -m venv $(TRITON_VENV)
+	@touch $(TRITON_VENV)/COLCON_IGNORE
+	$(TRITON_VENV)/bin/python -m pip install --disable-pip-version-check -q --no-deps \
+		-r requirements/triton.txt 2>&1 | { grep -v -F '$(PIP_NOISE)' || true; }
 	@touch $@
 
 build: $(BUILD_STAMP) ros2-extra
@@ -125,7 +139,7 @@ $(EXTRA_STAMP): $(EXTRA_SOURCES) | $(VENV_STAMP)
 	@grep -E '^Summary' $(EXTRA_BASE)/build.out || true
 	@touch $@
 
-test: $(BUILD_STAMP) ros2-extra
+test: $(BUILD_STAMP) ros2-extra $(TRITON_STAMP)
 	@echo '== make test: pytest $(PYTEST_ARGS)'
 	. scripts/env.sh && ROS2_EXTRA_SRC='$(ROS2_EXTRA_SRC)' python -m pytest $(PYTEST_ARGS)
 
@@ -140,6 +154,6 @@ clean:
 	find . -path ./.venv -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean
-	rm -rf .venv
+	rm -rf .venv .venv-triton
 
 FORCE:

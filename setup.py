@@ -66,6 +66,7 @@ setup(
         'eval': ['pycocotools>=2.0.6'],
         'bag': ['rosbags>=0.11'],
         'tracking-eval': ['motmetrics>=1.4'],
+        'triton': ['tritonclient[http]>=2.50', 'onnx>=1.14'],
     },
     entry_points={
         'console_scripts': [
@@ -76,6 +77,7 @@ setup(
             'logocap-export-onnx=logocap_ros.tools.export_onnx_cli:main',
             'logocap-build-engine=logocap_ros.tools.build_engine_cli:main',
             'logocap-cache=logocap_ros.backends.cache_cli:main',
+            'logocap-triton-repo=logocap_ros.tools.triton_repo:main',
         ],
     },
     classifiers=[

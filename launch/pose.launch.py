@@ -34,6 +34,7 @@ from launch.actions import DeclareLaunchArgument, SetEnvironmentVariable, UnsetE
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, PythonExpression
 from launch_ros.actions import Node
+from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 from logocap_ros.ros.fastdds_profile import variables_to_set_and_unset
 
@@ -46,7 +47,7 @@ ARGUMENTS = (
     ('camera_topic', '/camera/image_raw', 'input sensor_msgs/Image topic (remaps `image`; '
      '`<topic>/compressed` is used with input_transport:=compressed)'),
     ('weights', 'w32', 'checkpoint path, w32, w48, or random (untrained demo weights)'),
-    ('backend', 'auto', 'auto, torch, onnxruntime or tensorrt'),
+    ('backend', 'auto', 'auto, torch, onnxruntime, tensorrt or triton'),
     ('device', 'auto', 'auto, cpu, cuda or cuda:N'),
     ('input_transport', 'raw', 'raw or compressed'),
     ('namespace', '', 'namespace of the node and its topics'),
@@ -63,6 +64,14 @@ ARGUMENTS = (
                                               'fastdds_shm.xml']),
      'Fast DDS XML profile for all processes started here (empty: leave the environment)'),
 )
+# backend:=triton - the network runs on a shared Triton server (README "Many cameras, one server")
+TRITON_ARGUMENTS = (
+    ('triton_url', '127.0.0.1:8000', "backend triton: the server's HTTP endpoint, host:port"),
+    ('triton_model', 'logocap', 'backend triton: model name on the server'),
+    ('triton_model_version', '', 'backend triton: model version (empty = latest)'),
+    ('triton_timeout_s', '10.0', 'backend triton: timeout per request [s]'),
+)
+ARGUMENTS += TRITON_ARGUMENTS
 
 
 def _not_empty(name: str) -> IfCondition:
@@ -86,7 +95,9 @@ def generate_launch_description() -> LaunchDescription:
         namespace=cfg['namespace'],
         parameters=[cfg['params_file'], {
             'weights': cfg['weights'], 'backend': cfg['backend'], 'device': cfg['device'],
-            'input_transport': cfg['input_transport']}],
+            'input_transport': cfg['input_transport'],
+            **{name: ParameterValue(cfg[name], value_type=float if name.endswith('_s') else str)
+               for name, _, _ in TRITON_ARGUMENTS}}],
         remappings=[('image', camera), ('image/compressed', [camera, '/compressed'])],
         sigterm_timeout=SHUTDOWN_GRACE_S)
     player = Node(

@@ -34,7 +34,7 @@ def net():
 
 
 def test_names_and_unknown_backend(net):
-    assert set(registry.BACKEND_NAMES) == {'auto', 'torch', 'onnxruntime', 'tensorrt'}
+    assert set(registry.BACKEND_NAMES) == {'auto', 'torch', 'onnxruntime', 'tensorrt', 'triton'}
     with pytest.raises(ValueError, match='unknown backend .*choose one of auto'):
         registry.create_backend('tflite', net)
 

@@ -46,6 +46,7 @@ CONSOLE_SCRIPTS = {
     'logocap-export-onnx': 'logocap_ros.tools.export_onnx_cli:main',
     'logocap-build-engine': 'logocap_ros.tools.build_engine_cli:main',
     'logocap-cache': 'logocap_ros.backends.cache_cli:main',
+    'logocap-triton-repo': 'logocap_ros.tools.triton_repo:main',
 }
 
 

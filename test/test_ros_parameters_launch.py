@@ -153,6 +153,7 @@ def _load_launch_with_stubs(monkeypatch):
         'launch.substitutions': ['LaunchConfiguration', 'PathJoinSubstitution',
                                  'PythonExpression'],
         'launch_ros.actions': ['Node'],
+        'launch_ros.parameter_descriptions': ['ParameterValue'],
         'launch_ros.substitutions': ['FindPackageShare'],
     }
     for module, classes in names.items():
@@ -183,6 +184,9 @@ def test_launch_file_structure(monkeypatch):
     assert [r[0] for r in main['remappings']] == ['image', 'image/compressed']
     overrides = main['parameters'][1]
     assert set(overrides) <= set(PARAMETERS)
+    triton = {'triton_url', 'triton_model', 'triton_model_version', 'triton_timeout_s'}
+    assert triton <= declared and triton <= set(overrides)
+    assert overrides['triton_timeout_s'].kwargs['value_type'] is float
     assert 'condition' in nodes['camera_publisher'] and 'condition' in nodes['rviz2']
     shipped = [p.args[0][1:] for e in entities if type(e).__name__ == 'DeclareLaunchArgument'
                for p in [e.kwargs['default_value']] if type(p).__name__ == 'PathJoinSubstitution']

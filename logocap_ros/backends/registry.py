@@ -47,6 +47,7 @@ _TRT_KEYS = ('engine_path', 'onnx_path', 'cache_dir', 'on_stale', 'workspace_gb'
              'prepare_hw')
 #: Errors that mean "this backend cannot start here" (not programming errors).
 START_ERRORS = (BackendUnavailable, ImportError, OSError, RuntimeError, ValueError)
+_TRITON_KEYS = ('server_url', 'model_name', 'model_version', 'timeout_s')
 
 
 def _pick(kwargs: dict, keys) -> dict:
@@ -71,10 +72,17 @@ def _make_tensorrt(net, device, precision, flip_test, **kw) -> InferenceBackend:
                            **_pick(kw, _TRT_KEYS))
 
 
+def _make_triton(net, device, precision, flip_test, **kw) -> InferenceBackend:
+    from .triton_backend import TritonBackend
+    return TritonBackend(net, device=device, precision=precision, flip_test=flip_test,
+                         **_pick(kw, _TRITON_KEYS))
+
+
 BACKENDS: Dict[str, Callable[..., InferenceBackend]] = {
     'torch': _make_torch,
     'onnxruntime': _make_onnxruntime,
     'tensorrt': _make_tensorrt,
+    'triton': _make_triton,  # a remote server; never chosen by 'auto'
 }
 BACKEND_NAMES = ('auto',) + tuple(BACKENDS)
 

@@ -94,6 +94,9 @@ def load_estimator(cfg: NodeConfig) -> LoadedEstimator:
 
     :raises StartupError: missing or corrupt weights, unavailable backend/device/precision.
     """
+    if cfg.backend == 'triton':  # a Triton server runs the network: ros/triton_loader.py
+        from logocap_ros.ros.triton_loader import load_triton_estimator
+        return load_triton_estimator(cfg)
     path, arch = parse_weights(cfg.weights, cfg.arch)
     if path is not None:
         path = resolve_path(path)  # fail fast, before importing torch

@@ -37,7 +37,7 @@ from typing import (Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Op
 from logocap_ros.core.result import MAX_PEOPLE
 
 ARCHS = ('w32', 'w48')
-BACKENDS = ('auto', 'torch', 'onnxruntime', 'tensorrt')
+BACKENDS = ('auto', 'torch', 'onnxruntime', 'tensorrt', 'triton')
 PRECISIONS = ('fp32', 'fp16')
 TRANSPORTS = ('raw', 'compressed')
 RELIABILITIES = ('best_effort', 'reliable')
@@ -64,9 +64,10 @@ PARAMETERS: Dict[str, ParamSpec] = {
     'arch': ParamSpec('w32', 'HRNet backbone: w32 or w48 (must match the weights)',
                       'configure'),
     'weights': ParamSpec('', 'checkpoint path, short name (w32, w48) or "random"/"random:w48" '
-                         'for untrained demo weights; required', 'configure'),
-    'backend': ParamSpec('auto', 'inference backend: auto, torch, onnxruntime, tensorrt',
+                         'for untrained demo weights; required (unused by backend triton)',
                          'configure'),
+    'backend': ParamSpec('auto', 'inference backend: auto, torch, onnxruntime, tensorrt, or '
+                         'triton (a Triton server runs the network; see triton_*)', 'configure'),
     'device': ParamSpec('auto', 'auto (cuda:0 if available, else cpu), cpu, cuda or cuda:N',
                         'configure'),
     'precision': ParamSpec('fp32', 'numeric precision: fp32 or fp16 (fp16 needs a GPU)',
@@ -167,6 +168,19 @@ PARAMETERS: Dict[str, ParamSpec] = {
                                     'across cameras and restarts', 'configure'),
 }
 
+# --- backend 'triton': the network runs on a Triton Inference Server (README "Many cameras,
+# one server"); arch, weights, flip_test and the input size then come from the server's model.
+TRITON_PARAMETERS: Dict[str, ParamSpec] = {
+    'triton_url': ParamSpec('127.0.0.1:8000', "backend triton: the server's HTTP endpoint, "
+                            'host:port', 'configure'),
+    'triton_model': ParamSpec('logocap', 'backend triton: model name on the server', 'configure'),
+    'triton_model_version': ParamSpec('', "backend triton: model version ('' = the server's "
+                                      'latest)', 'configure'),
+    'triton_timeout_s': ParamSpec(10.0, 'backend triton: connect/answer timeout per request '
+                                  '[s]', 'configure', (0.1, 600.0, 0.0)),
+}
+PARAMETERS.update(TRITON_PARAMETERS)
+
 #: Parameters that may change while the node runs.
 DYNAMIC = frozenset(name for name, spec in PARAMETERS.items() if spec.access == 'runtime')
 #: Parameters that may change while the node is unconfigured (applied at configure).
@@ -221,6 +235,11 @@ class NodeConfig:
     hri_enable: bool = False
     hri_prefix: str = '/humans'
     hri_body_id_prefix: str = ''
+    # backend 'triton' (TRITON_PARAMETERS)
+    triton_url: str = '127.0.0.1:8000'
+    triton_model: str = 'logocap'
+    triton_model_version: str = ''
+    triton_timeout_s: float = 10.0
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> 'NodeConfig':
@@ -234,6 +253,8 @@ class NodeConfig:
         :raises ValueError: listing every invalid parameter and how to fix it.
         """
         names = PARAMETERS if names is None else names
+        if self.backend == 'triton':  # the server has the model: no local weights needed
+            names = [n for n in names if n != 'weights']
         problems = [p for p in (_check(name, getattr(self, name)) for name in names) if p]
         if self.depth_min_m >= self.depth_max_m:
             problems.append(f'depth_min_m:={self.depth_min_m} must be below '
