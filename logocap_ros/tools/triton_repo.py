@@ -25,21 +25,12 @@ import argparse
 from pathlib import Path
 import sys
 import time
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 from logocap_ros.tools.cli_common import run_reporting_errors
+from logocap_ros.tools.export_onnx_cli import parse_hw, resolve_network
 
 PROG = 'logocap-triton-repo'
-
-
-def _parse_hw(text: str) -> Tuple[int, int]:
-    try:
-        h, w = (int(v) for v in text.lower().split('x'))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'expected HEIGHTxWIDTH, e.g. 480x640, not {text!r}')
-    if h <= 0 or w <= 0:
-        raise argparse.ArgumentTypeError(f'image size must be positive, not {text!r}')
-    return h, w
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
                           '(untrained, tests); not needed with --onnx')
     src.add_argument('--input-size', type=int, default=None,
                      help='network input short side, multiple of 64 (default 512 w32, 640 w48)')
-    src.add_argument('--image-size', type=_parse_hw, default=None, metavar='HxW',
+    src.add_argument('--image-size', type=parse_hw, default=None, metavar='HxW',
                      help='camera image HEIGHTxWIDTH (480x640 for a 640x480 camera); default '
                           'square')
     src.add_argument('--no-flip', action='store_true', help='export without the flip test')
@@ -85,7 +76,6 @@ def _metadata_parameters(meta: Dict[str, str]) -> Dict[str, str]:
 def _export(args: argparse.Namespace, path: Path) -> None:
     """Export the single-image graph of ``--arch/--weights`` to ``path``."""
     from logocap_ros.backends.export_onnx import export_onnx, input_hw_for
-    from logocap_ros.tools.export_onnx_cli import resolve_network
     if not args.weights:
         raise ValueError('pass --weights (checkpoint, w32/w48 or random) or --onnx FILE')
     size = args.input_size or {'w32': 512, 'w48': 640}[args.arch]
