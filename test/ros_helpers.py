@@ -189,3 +189,23 @@ def wait_until(predicate: Callable[[], bool], timeout: float, step: float = 0.05
             return True
         time.sleep(step)
     return bool(predicate())
+
+
+def resend_until(publish: Callable[[], None], done: Callable[[], bool], timeout: float,
+                 period_s: float = 2.0) -> bool:
+    """Call ``publish()`` every ``period_s`` until ``done()`` or ``timeout`` s; return ``done()``.
+
+    Image subscriptions are best effort: a frame sent while discovery is still settling, or
+    while a loaded machine lets the reader's queue overflow, can be lost. The node keeps only
+    the newest frame, so sending the same frame again is harmless.
+    """
+    last = [float('-inf')]
+
+    def predicate() -> bool:
+        if done():
+            return True
+        if time.monotonic() - last[0] >= period_s:
+            last[0] = time.monotonic()
+            publish()
+        return False
+    return wait_until(predicate, timeout)

@@ -30,7 +30,8 @@ import numpy as np
 import pytest
 from rcl_interfaces.srv import SetParameters
 from rclpy.parameter import Parameter
-from ros_helpers import child_env, node_command, private_domain, Proc, TestGraph, wait_until
+from ros_helpers import (child_env, node_command, private_domain, Proc, resend_until, TestGraph,
+                         wait_until)
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 from visualization_msgs.msg import Marker, MarkerArray
@@ -86,8 +87,8 @@ def _run_lifecycle(g: TestGraph, node: Proc) -> None:
         return g.call(change, request, 120).success
 
     def processed(sec: int, timeout: float) -> bool:
-        pub.publish(frame(sec))
-        return wait_until(lambda: any(m.header.stamp.sec == sec for _, m in poses), timeout)
+        return resend_until(lambda: pub.publish(frame(sec)),
+                            lambda: any(m.header.stamp.sec == sec for _, m in poses), timeout)
 
     assert state() == State.PRIMARY_STATE_UNCONFIGURED
     assert transition(Transition.TRANSITION_CONFIGURE)

@@ -19,13 +19,12 @@ the server is killed and restarted while they run; a node pointed at no server e
 startup with one line.
 """
 
-import time
-
 from diagnostic_msgs.msg import DiagnosticArray
 from logocap_ros.msg import PersonPoseArray
 import numpy as np
 import pytest
-from ros_helpers import child_env, node_command, private_domain, Proc, TestGraph, wait_until
+from ros_helpers import (child_env, node_command, private_domain, Proc, resend_until, TestGraph,
+                         wait_until)
 from sensor_msgs.msg import Image
 from triton_helpers import (single_image_onnx, triton_install_or_skip, tritonclient_or_skip,
                             write_repository)
@@ -98,23 +97,12 @@ def diag_count(g, cam: str, key: str) -> int:
     return 0
 
 
-def resending(graph, cameras, sec: int, done, period_s: float = 5.0):
-    """Return a predicate for wait_until that (re)publishes frame ``sec`` until ``done()``.
-
-    The image subscription is best effort: a frame sent while discovery is still settling can
-    be lost, so it is sent again every ``period_s`` (the node keeps only the newest).
-    """
-    last = [float('-inf')]
-
-    def predicate() -> bool:
-        if done():
-            return True
-        if time.monotonic() - last[0] >= period_s:
-            last[0] = time.monotonic()
-            for cam in cameras:
-                graph.pubs[cam].publish(image_msg(sec))
-        return False
-    return predicate
+def sender(graph, cameras, sec: int):
+    """Return a function that sends frame ``sec`` to ``cameras``."""
+    def send() -> None:
+        for cam in cameras:
+            graph.pubs[cam].publish(image_msg(sec))
+    return send
 
 
 def test_nodes_in_namespaces_share_one_server(graph):
@@ -122,9 +110,9 @@ def test_nodes_in_namespaces_share_one_server(graph):
         text = node.output()
         assert 'configured: logocap-hrnet-w32 random-untrained triton' in text
         assert 'input=64x64' in text and 'UNTRAINED' in text
-    assert wait_until(resending(graph, CAMERAS, 11,
-                                lambda: all(poses_for(graph, c, 11) for c in CAMERAS)),
-                      FRAME_TIMEOUT), \
+    assert resend_until(sender(graph, CAMERAS, 11),
+                        lambda: all(poses_for(graph, c, 11) for c in CAMERAS),
+                        FRAME_TIMEOUT, period_s=5.0), \
         [p.output()[-1500:] for p in graph.procs]
     a, b = (poses_for(graph, c, 11)[0] for c in CAMERAS)
     assert len(a.people) == len(b.people) > 0  # same image, same server: same people
@@ -140,8 +128,8 @@ def test_server_killed_errors_reported_then_recovered(graph):
     assert wait_until(lambda: diag_count(graph, 'cam_a', 'bad_input.inference_error') >= 1, 10)
     assert node.popen.poll() is None  # still running
     graph.server.start()
-    assert wait_until(resending(graph, ['cam_a'], 22, lambda: poses_for(graph, 'cam_a', 22)),
-                      FRAME_TIMEOUT), \
+    assert resend_until(sender(graph, ['cam_a'], 22), lambda: poses_for(graph, 'cam_a', 22),
+                        FRAME_TIMEOUT, period_s=5.0), \
         node.output()[-1500:]
 
 
