@@ -163,3 +163,22 @@ def test_warmup_runs_once_and_ticks():
 
     with pytest.raises(RuntimeError, match='boom'):
         run_warmup(failing, (8, 8), ticks.append)
+
+
+def test_log_bridge_mixes_severities_on_a_real_rclpy_logger(monkeypatch):
+    # rclpy fixes the severity of each call line at its first call: a bridge that sent every
+    # severity from one line failed with "Logger severity cannot be changed between calls"
+    # (seen when the ONNX export warning was followed by "backend 'auto' chose ...").
+    import rclpy.logging
+    bridge = LogBridge(rclpy.logging.get_logger('logocap_log_bridge_test'))
+    failed = []
+    monkeypatch.setattr(bridge._handler, 'handleError', failed.append)
+    logger = logging.getLogger('logocap_ros.backends')
+    try:
+        logger.warning('exporting')
+        logger.info('chose onnxruntime')
+        logger.error('cannot start')
+        logger.warning('exporting again')
+    finally:
+        bridge.close()
+    assert failed == []

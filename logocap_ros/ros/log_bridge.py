@@ -21,7 +21,7 @@ the node's name, reach ``/rosout`` and appear once (not also on Python's stderr 
 """
 
 import logging
-from typing import Any, Callable, Dict
+from typing import Any
 
 ROOT_LOGGER = 'logocap_ros'
 
@@ -34,18 +34,27 @@ class RosLogHandler(logging.Handler):
 
     def __init__(self, ros_logger: Any) -> None:
         super().__init__(logging.INFO)
-        self._log: Dict[int, Callable[[str], Any]] = {
-            logging.DEBUG: ros_logger.debug, logging.INFO: ros_logger.info,
-            logging.WARNING: ros_logger.warning, logging.ERROR: ros_logger.error,
-            logging.CRITICAL: ros_logger.fatal}
+        self._ros = ros_logger
 
     def emit(self, record: logging.LogRecord) -> None:
-        """Send one record to the ROS logger at the matching severity."""
+        """Send one record to the ROS logger at the matching severity.
+
+        Each severity has its own call line: rclpy fixes a call site's severity at its first
+        call and raises ``ValueError`` when one line logs at another severity later.
+        """
         try:
             text = ' '.join(self.format(record).split())
-            level = max((lvl for lvl in self._log if lvl <= record.levelno),
-                        default=logging.DEBUG)
-            self._log[level](text)
+            level = record.levelno
+            if level >= logging.CRITICAL:
+                self._ros.fatal(text)
+            elif level >= logging.ERROR:
+                self._ros.error(text)
+            elif level >= logging.WARNING:
+                self._ros.warning(text)
+            elif level >= logging.INFO:
+                self._ros.info(text)
+            else:
+                self._ros.debug(text)
         except Exception:  # noqa: BLE001 - logging must never break the caller
             self.handleError(record)
 
