@@ -45,6 +45,7 @@ from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
 from logocap_ros.core.camera_model import CameraModel
 from logocap_ros.core.depth import check_sizes, depth_from_buffer, lift_keypoints, LiftConfig
+from logocap_ros.ros.conversions import clear_markers
 from logocap_ros.ros.estimator_loader import StartupError
 from logocap_ros.ros.markers_3d import skeleton_markers_3d
 from logocap_ros.ros.parameters import NodeConfig
@@ -281,7 +282,7 @@ def markers_3d_or_clear(lifted: Optional[Lifted], header: Any, track_ids: Any = 
     """
     if lifted is not None:
         return lifted.markers(track_ids)
-    return skeleton_markers_3d(np.zeros((0, 17, 3)), np.zeros((0, 17)), header)
+    return clear_markers(header)
 
 
 class DepthInput:

@@ -27,8 +27,10 @@ growing interval (:class:`Backoff`).
 import os
 from typing import Callable, Optional, Sequence
 
+from logocap_ros.ros.fastdds_profile import FASTDDS_VARIABLE, FASTRTPS_VARIABLE
+
 #: Environment variables naming a Fast DDS XML profile (Kilted+, and Humble/Jazzy).
-FASTDDS_PROFILE_VARS = ('FASTDDS_DEFAULT_PROFILES_FILE', 'FASTRTPS_DEFAULT_PROFILES_FILE')
+FASTDDS_PROFILE_VARS = (FASTDDS_VARIABLE, FASTRTPS_VARIABLE)
 
 
 def input_topics(transport: str, resolve: Callable[..., str]) -> tuple:

@@ -30,7 +30,7 @@ the waiting one and are counted as dropped, so latency never grows.
 import dataclasses
 import sys
 import time
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
 
 from diagnostic_msgs.msg import DiagnosticArray
 from logocap_ros.msg import PersonPoseArray, SkeletonInfo
@@ -351,13 +351,14 @@ class LogocapNode(LifecycleNode):
             self._pubs['poses_raw'].publish(
                 conversions.result_to_pose_array(people.raw, header, ids, **raw_3d))
         markers = self._pubs['markers']
-        if cfg.publish_markers and markers.get_subscription_count() > 0 and cfg.use_depth:
-            markers.publish(markers_3d_or_clear(lifted, header, ids))
-        elif cfg.publish_markers and markers.get_subscription_count() > 0:
-            style = conversions.MarkerStyle(metres_per_pixel=cfg.marker_scale,
-                                            plane_z=cfg.marker_z,
-                                            keypoint_threshold=cfg.keypoint_threshold)
-            markers.publish(conversions.result_to_markers(result, header, style, ids))
+        if cfg.publish_markers and markers.get_subscription_count() > 0:
+            if cfg.use_depth:
+                markers.publish(markers_3d_or_clear(lifted, header, ids))
+            else:
+                style = conversions.MarkerStyle(metres_per_pixel=cfg.marker_scale,
+                                                plane_z=cfg.marker_z,
+                                                keypoint_threshold=cfg.keypoint_threshold)
+                markers.publish(conversions.result_to_markers(result, header, style, ids))
         annotated = self._pubs['annotated']
         if cfg.publish_annotated_image and annotated.get_subscription_count() > 0:
             colors = [conversions.person_color_bgr(i if ids is None or ids[i] < 0 else ids[i])
@@ -389,12 +390,9 @@ class LogocapNode(LifecycleNode):
         if diag is None:
             return
         values = self.stats.snapshot()
-        ever = self.stats.received > self._received_at_activation
-        silent = self.stats.seconds_since_input()
         activity = diagnostics.Activity(
             state=self._state, warming_up=self._warming_up,
-            since_input_s=(silent if ever and silent is not None
-                           else time.monotonic() - self._activated_at),
+            since_input_s=self._input_silence()[1],
             since_output_s=self.stats.seconds_since_output(),
             busy_s=self.stats.busy_seconds(), topic=self._topics[0])
         level, message = self._health.assess(time.monotonic(), values, activity)
@@ -414,6 +412,14 @@ class LogocapNode(LifecycleNode):
             diagnostics.hardware_id(str(values['device'])), values, level, message,
             self.get_clock().now().to_msg()))
 
+    def _input_silence(self) -> Tuple[bool, float]:
+        """Return (an image arrived since activation, seconds without one since then)."""
+        ever = self.stats.received > self._received_at_activation
+        silent = self.stats.seconds_since_input()
+        if ever and silent is not None:
+            return True, silent
+        return False, time.monotonic() - self._activated_at
+
     def _check_input(self) -> None:
         """Warn once per incompatible publisher; say why no image arrives (backing off)."""
         if self._sub is None:
@@ -424,10 +430,7 @@ class LogocapNode(LifecycleNode):
             if line not in self._warned_qos:
                 self._warned_qos.add(line)
                 self.get_logger().warning(f'incompatible QoS on {topic}: {line}')
-        ever = self.stats.received > self._received_at_activation
-        silent = self.stats.seconds_since_input()
-        waited = silent if ever and silent is not None else (
-            time.monotonic() - self._activated_at)
+        ever, waited = self._input_silence()
         if waited < self.cfg.no_image_warn_s:
             self._no_image.reset(self.cfg.no_image_warn_s)
             return

@@ -143,11 +143,6 @@ class NodeStats:
             self.bad_input[reason] += 1
             self.busy_since = None
 
-    def on_idle(self) -> None:
-        """Record that the worker finished an image without output (rejected or failed)."""
-        with self._lock:
-            self.busy_since = None
-
     def busy_seconds(self) -> Optional[float]:
         """Return how long the worker has been on its current image, None when idle."""
         with self._lock:
