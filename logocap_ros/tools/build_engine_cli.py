@@ -66,7 +66,8 @@ def _onnx_from_args(args: argparse.Namespace) -> Path:
             raise FileNotFoundError(f'ONNX file not found: {path}')
         return path
     from logocap_ros.backends.export_onnx import cached_onnx, input_hw_for
-    size = args.input_size or {'w32': 512, 'w48': 640}[args.arch]
+    from logocap_ros.core.estimator import DEFAULT_INPUT_SIZE
+    size = args.input_size or DEFAULT_INPUT_SIZE[args.arch]
     net, _ = resolve_network(args.arch, args.weights)
     return cached_onnx(net, input_hw_for(size, args.image_size), not args.no_flip,
                        dynconv=args.dynconv, cache_dir=args.cache_dir,

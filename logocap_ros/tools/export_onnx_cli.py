@@ -97,7 +97,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format='%(message)s')
     try:
-        size = args.input_size or {'w32': 512, 'w48': 640}[args.arch]
+        from logocap_ros.core.estimator import DEFAULT_INPUT_SIZE
+        size = args.input_size or DEFAULT_INPUT_SIZE[args.arch]
         input_hw = None if args.dynamic else ex.input_hw_for(size, args.image_size)
         net, meta = resolve_network(args.arch, args.weights)
     except ValueError as exc:

@@ -78,7 +78,8 @@ def _export(args: argparse.Namespace, path: Path) -> None:
     from logocap_ros.backends.export_onnx import export_onnx, input_hw_for
     if not args.weights:
         raise ValueError('pass --weights (checkpoint, w32/w48 or random) or --onnx FILE')
-    size = args.input_size or {'w32': 512, 'w48': 640}[args.arch]
+    from logocap_ros.core.estimator import DEFAULT_INPUT_SIZE
+    size = args.input_size or DEFAULT_INPUT_SIZE[args.arch]
     input_hw = input_hw_for(size, args.image_size)
     net, meta = resolve_network(args.arch, args.weights)
     print(f'exporting {args.arch} flip={not args.no_flip} input {input_hw[0]}x{input_hw[1]} '
