@@ -27,6 +27,7 @@ The runner also works on the CPU (no pinned memory, no graph), which is how the 
 the static path and the packing without a GPU.
 """
 
+import contextlib
 import copy
 import logging
 import time
@@ -36,10 +37,11 @@ import numpy as np
 import torch
 
 from .gpu_preprocess import normalisation_constants, warp_normalise, warp_plan
+from ..core.keypoints import NUM_KEYPOINTS
 from ..core.pipeline import LogoCapPipeline, TOP_K
 
 LOG = logging.getLogger('logocap_ros.backends')
-NUM_JOINTS = 17
+NUM_JOINTS = NUM_KEYPOINTS
 #: Floats per frame in the packed output: poses, scores, centres of ``TOP_K`` candidates.
 PACKED_SIZE = TOP_K * NUM_JOINTS * 3 + TOP_K + TOP_K * 3
 WARMUP_RUNS = 3
@@ -245,7 +247,7 @@ class StaticRunner:
     def _on_stream(self):
         if self.cuda:
             return torch.cuda.stream(self.stream)
-        return _NullContext()
+        return contextlib.nullcontext()
 
     def _plan(self, box):
         key = (box.orig_hw, box.input_hw, box.center, box.scale)
@@ -270,11 +272,3 @@ class StaticRunner:
         if self.flags is not None:
             self.flags.restore()
             self.flags = None
-
-
-class _NullContext:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False

@@ -56,7 +56,8 @@ from typing import FrozenSet, NamedTuple
 import numpy as np
 
 from .keypoints import NUM_KEYPOINTS
-from .tracking_cost import assign, box_iou, candidate_pairs, object_keypoint_similarity
+from .tracking_cost import (assign, box_area, box_centre, box_iou, candidate_pairs,
+                            object_keypoint_similarity)
 
 #: Id returned for a person whose track is not (yet) confirmed.
 NO_TRACK = -1
@@ -233,7 +234,7 @@ class PoseTracker:
             empty = np.zeros(0, np.int64)
             return empty, empty
         track_valid = tracks.joint_age <= cfg.joint_memory
-        area = _box_area(pred_box) * (1.0 + cfg.lost_area_growth * tracks.misses)
+        area = box_area(pred_box) * (1.0 + cfg.lost_area_growth * tracks.misses)
         similarity = (1.0 - cfg.oks_weight) * box_iou(pred_box, box)
         if cfg.oks_weight > 0:
             ti, di = np.nonzero(candidate_pairs(pred_box, box, area) & usable[None, :])
@@ -255,7 +256,7 @@ class PoseTracker:
                     / np.maximum(count, 1)[:, None])
         blind = count == 0  # no joint seen in both: use the box centres
         if blind.any():
-            box_res = _centre(box[cols[blind]]) - _centre(pred_box[rows[blind]])
+            box_res = box_centre(box[cols[blind]]) - box_centre(pred_box[rows[blind]])
             mean_res[blind] = np.where(np.isfinite(box_res), box_res, 0.0)
         if dt > 0:
             gain = np.where(tracks.hits[rows] <= 1, 1.0, cfg.velocity_gain)
@@ -326,11 +327,3 @@ def _extent(xy: np.ndarray, valid: np.ndarray) -> np.ndarray:
     box = np.concatenate([lo, hi], axis=1)
     box[~valid.any(axis=1)] = np.nan
     return box
-
-
-def _box_area(box: np.ndarray) -> np.ndarray:
-    return np.maximum(box[:, 2] - box[:, 0], 0.0) * np.maximum(box[:, 3] - box[:, 1], 0.0)
-
-
-def _centre(box: np.ndarray) -> np.ndarray:
-    return 0.5 * (box[:, :2] + box[:, 2:])

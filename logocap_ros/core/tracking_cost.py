@@ -45,13 +45,19 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     x1 = np.minimum(a[:, None, 2], b[None, :, 2])
     y1 = np.minimum(a[:, None, 3], b[None, :, 3])
     inter = np.maximum(x1 - x0, 0.0) * np.maximum(y1 - y0, 0.0)
-    union = _area(a)[:, None] + _area(b)[None, :] - inter
+    union = box_area(a)[:, None] + box_area(b)[None, :] - inter
     iou = np.zeros(union.shape)
     np.divide(inter, union, out=iou, where=union > 0)  # NaN boxes: union NaN, IoU 0
     return iou
 
 
-def _area(boxes: np.ndarray) -> np.ndarray:
+def box_centre(boxes: np.ndarray) -> np.ndarray:
+    """Return the centres ``(N, 2)`` of boxes ``(N, 4)`` [px]."""
+    return 0.5 * (boxes[:, :2] + boxes[:, 2:])
+
+
+def box_area(boxes: np.ndarray) -> np.ndarray:
+    """Return the areas ``(N,)`` of boxes ``(N, 4)`` (x_min, y_min, x_max, y_max) [px^2]."""
     width = np.maximum(boxes[:, 2] - boxes[:, 0], 0.0)
     return width * np.maximum(boxes[:, 3] - boxes[:, 1], 0.0)
 
@@ -97,11 +103,10 @@ def candidate_pairs(track_box: np.ndarray, det_box: np.ndarray, track_area: np.n
     :param reach: distance limit in units of the object sizes.
     :return: ``(T, N)`` bool.
     """
-    tc = 0.5 * (track_box[:, :2] + track_box[:, 2:])
-    dc = 0.5 * (det_box[:, :2] + det_box[:, 2:])
+    tc, dc = box_centre(track_box), box_centre(det_box)
     dist2 = np.square(tc[:, None, :] - dc[None, :, :]).sum(axis=-1)
     size = (np.sqrt(np.maximum(track_area, MIN_OKS_AREA))[:, None]
-            + np.sqrt(np.maximum(_area(det_box), MIN_OKS_AREA))[None, :])
+            + np.sqrt(np.maximum(box_area(det_box), MIN_OKS_AREA))[None, :])
     return dist2 < np.square(reach * size)
 
 
