@@ -273,3 +273,11 @@ def test_official_size_export_matches_torch_and_official_reference(net, tmp_path
     np.testing.assert_allclose(got['poses'][..., :2][ok],
                                official['poses_input_res'][..., :2][ok], atol=1e-2)
     np.testing.assert_allclose(got['scores'], official['scores_input_res'], atol=1e-4)
+
+
+@pytest.mark.parametrize('weights, arch', [('random', 'w32'), ('random:w48', 'w48')])
+def test_export_clis_accept_the_random_spellings_of_the_node(weights, arch):
+    # logocap-export-onnx, -build-engine and -triton-repo read --weights through this
+    from logocap_ros.tools.export_onnx_cli import resolve_network
+    net, _ = resolve_network('w32', weights)
+    assert net.arch == arch

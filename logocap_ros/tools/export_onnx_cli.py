@@ -49,10 +49,13 @@ def resolve_network(arch: str, weights: str):
     """
     from logocap_ros.backends.factory import load_network, RANDOM
     from logocap_ros.core.checkpoint import CheckpointError
+    from logocap_ros.tools.cli_common import random_weights_arch
     from logocap_ros.tools.weights import resolve_weights
     try:
-        spec = weights if weights.startswith(RANDOM) else str(resolve_weights(weights))
-        return load_network(arch, spec)
+        if weights in (RANDOM + ':A', RANDOM + ':B'):  # the refcheck fill variants (tests)
+            return load_network(arch, weights)
+        arch, random = random_weights_arch(weights, arch)  # random, random:w48: as everywhere
+        return load_network(arch, RANDOM if random else str(resolve_weights(weights)))
     except (CheckpointError, FileNotFoundError) as exc:
         raise ValueError(str(exc)) from None
 
