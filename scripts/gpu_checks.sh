@@ -40,13 +40,12 @@ set -u -o pipefail
 MODE=quick
 OUT_DIR=${OUT:-out/gpu_checks}
 REQUIRE_LIST=${REQUIRE:-}
-positional=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --require) shift; REQUIRE_LIST="$REQUIRE_LIST ${1:?--require needs a name}" ;;
     quick|full) MODE=$1 ;;
     -h|--help) sed -n '16,/^set -u/p' "$0" | sed '$d'; exit 0 ;;
-    *) OUT_DIR=$1; positional=$((positional + 1)) ;;
+    *) OUT_DIR=$1 ;;
   esac
   shift
 done

@@ -22,6 +22,7 @@ recently used files after each new export or engine (:func:`prune_cache`);
 ``logocap-cache list|clear|prune`` shows and manages them (:mod:`.cache_cli`).
 """
 
+import contextlib
 from dataclasses import dataclass
 import hashlib
 import logging
@@ -233,11 +234,7 @@ def prune_cache(cache_dir: Optional[Union[str, os.PathLike]] = None,
             break
         if entry.path.resolve() in keep_set:
             continue
-        for path in entry.files:
-            try:
-                path.unlink()
-            except FileNotFoundError:
-                pass
+        _remove(entry)
         total -= entry.size
         removed.append(entry.path)
         LOG.warning('cache over %.0f MiB: removed the least recently used %s (%.0f MB)',
@@ -250,9 +247,12 @@ def clear_cache(cache_dir: Optional[Union[str, os.PathLike]] = None,
     """Delete every artefact of ``kinds`` (weights are never touched); return what went."""
     entries = cache_entries(cache_dir, kinds)
     for entry in entries:
-        for path in entry.files:
-            try:
-                path.unlink()
-            except FileNotFoundError:
-                pass
+        _remove(entry)
     return entries
+
+
+def _remove(entry: CacheEntry) -> None:
+    """Delete the files of one cache entry (the model and its sidecars; gone ones are fine)."""
+    for path in entry.files:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
