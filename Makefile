@@ -18,10 +18,14 @@
 # ../shared/ros2_src) under build/ros2_extra when that folder exists.
 #   make venv    .venv from requirements/dev.txt (+ the CMake path fixes for the ROS wheels)
 #   make build   colcon builds into build/colcon and build/ros2_extra (incremental, stamped)
+#   make ros2-sources  fetch the pinned ROS 2 sources (ros2/kilted.repos) if none are here; build
 #   make triton-venv  .venv-triton: Triton server (nvidia-pytriton, numpy<2) for its tests
 #   make test    venv + build, then pytest on test/ (ROS traffic stays on loopback)
-#   make demo    pose estimation on a synthetic image with deterministic random weights
+#   make demo    pose estimation on a real photograph with the official W32 weights (fetched)
 #   make lint    only the linter tests (flake8, pep257, copyright, Python 3.10, package.xml)
+#   make test-jazzy  ROS 2 Jazzy (.venv-jazzy, Python 3.12, no torch): the ROS-layer tests
+#   make test-py310  Python 3.10 (.venv-py310, no torch, no ROS): the library tests that fit
+#   make check-plain-clone  collect every test as a clone without the extra ROS sources does
 #   make clean   remove build/, out/ and caches (keeps the venvs); make distclean removes them too
 
 SHELL := /bin/bash
@@ -48,7 +52,12 @@ INSTALLED_DIRS := $(wildcard logocap_ros launch config rviz scripts msg env-hook
 # hri_msgs, message_filters), as unchanged release sources; built once with --merge-install
 # so that scripts/env.sh can put `ros2` on PATH. Rebuilt when a source file changes (not when
 # the venv is re-installed: after changing the ros-* pins, `rm build/ros2_extra/.build.stamp`).
-ROS2_EXTRA_SRC ?= $(abspath $(CURDIR)/../shared/ros2_src)
+# Without ../shared/ros2_src, `make ros2-sources` fetches them (ros2/kilted.repos) into
+# build/ros2_src/kilted.
+SHARED_ROS2_SRC := $(abspath $(CURDIR)/../shared/ros2_src)
+ROS2_SOURCES_DIR := $(CURDIR)/build/ros2_src
+ROS2_EXTRA_SRC ?= $(strip $(if $(wildcard $(SHARED_ROS2_SRC)/*/package.xml),$(SHARED_ROS2_SRC),\
+	$(ROS2_SOURCES_DIR)/kilted))
 EXTRA_BASE := $(CURDIR)/build/ros2_extra
 EXTRA_STAMP := $(EXTRA_BASE)/.build.stamp
 EXTRA_SOURCES := $(if $(wildcard $(ROS2_EXTRA_SRC)/*),$(shell find $(ROS2_EXTRA_SRC) -type f \
@@ -60,7 +69,7 @@ LINT_TESTS := test/test_flake8.py test/test_pep257.py test/test_copyright.py \
 # pip prints one such warning per package for this machine's extra (partial) local indexes.
 PIP_NOISE := is ignored: it is neither a file nor a directory
 
-.PHONY: help venv triton-venv build ros2-extra test demo lint clean distclean FORCE
+.PHONY: help venv triton-venv build ros2-extra ros2-sources test demo lint clean distclean FORCE
 
 help:
 	@sed -n 's/^#   make /  make /p' $(firstword $(MAKEFILE_LIST))
@@ -120,7 +129,19 @@ ros2-extra: $(EXTRA_STAMP)
 else
 ros2-extra:
 	@echo '== make ros2-extra: no sources in ROS2_EXTRA_SRC=$(ROS2_EXTRA_SRC): ros2 launch and' \
-		'the ros2 CLI are not built (their tests are skipped unless build/ros2_extra exists)'
+		'the ros2 CLI are not built (their tests are skipped; `make ros2-sources` fetches them)'
+endif
+
+# Fetch (vcstool, pinned in ros2/kilted.repos) only when ROS2_EXTRA_SRC holds no sources.
+ros2-sources: | $(VENV_STAMP)
+ifeq ($(EXTRA_SOURCES),)
+	@mkdir -p $(ROS2_SOURCES_DIR) && touch $(ROS2_SOURCES_DIR)/COLCON_IGNORE
+	$(VPY) scripts/ros2_sources.py --vcs $(VENV)/bin/vcs ros2/kilted.repos \
+		$(ROS2_SOURCES_DIR)/kilted
+	$(MAKE) --no-print-directory ros2-extra ROS2_EXTRA_SRC=$(ROS2_SOURCES_DIR)/kilted
+else
+	@echo '== make ros2-sources: using the sources in ROS2_EXTRA_SRC=$(ROS2_EXTRA_SRC)'
+	$(MAKE) --no-print-directory ros2-extra
 endif
 
 $(EXTRA_STAMP): $(EXTRA_SOURCES) | $(VENV_STAMP)
@@ -154,6 +175,8 @@ clean:
 	find . -path ./.venv -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean
-	rm -rf .venv .venv-triton
+	rm -rf .venv .venv-triton .venv-jazzy .venv-py310
+
+include mk/platforms.mk
 
 FORCE:

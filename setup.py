@@ -54,15 +54,20 @@ setup(
     data_files=[('share/logocap_ros/msg', sorted(str(p.relative_to(_HERE))
                                                  for p in (_HERE / 'msg').glob('*.msg')))],
     zip_safe=False,
+    # the runtime of an exported model file (model:=, --model): no torch (README "Deploy on
+    # a Jetson"); [torch] adds checkpoints, export and the torch backend
     install_requires=[
         'numpy>=1.23',
+        'onnxruntime>=1.16',
         'opencv-python-headless>=4.6',
         'scipy>=1.7',  # tracking: linear_sum_assignment
-        'torch>=2.0',
         'tqdm>=4.60',
     ],
     extras_require={
+        'torch': ['torch>=2.0', 'onnx>=1.14'],
+        'tensorrt': ['tensorrt>=8.6', 'cuda-python>=12.2'],
         'onnx': ['onnx>=1.14', 'onnxruntime>=1.16'],
+        'openvino': ['onnx>=1.14', 'openvino>=2024.0'],  # backend openvino (reads the ONNX export)
         'eval': ['pycocotools>=2.0.6'],
         'bag': ['rosbags>=0.11'],
         'tracking-eval': ['motmetrics>=1.4'],
@@ -76,7 +81,7 @@ setup(
             'logocap-offline=logocap_ros.tools.offline:main',
             'logocap-export-onnx=logocap_ros.tools.export_onnx_cli:main',
             'logocap-build-engine=logocap_ros.tools.build_engine_cli:main',
-            'logocap-cache=logocap_ros.backends.cache_cli:main',
+            'logocap-cache=logocap_ros.tools.cache_cli:main',
             'logocap-triton-repo=logocap_ros.tools.triton_repo:main',
         ],
     },

@@ -24,16 +24,20 @@
 # ROS 2 setup.bash would do, so `ros2 launch|run|topic|param|lifecycle ...` work. ROS 2 traffic
 # is kept on loopback (ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST) with ROS_DOMAIN_ID 42 unless
 # one is set; ROS_DISTRO is kilted (the release of the ros-* wheels) unless one is set.
+# LOGOCAP_HIDE_ROS2_EXTRA=1 leaves build/ros2_extra out (what a plain clone sees: .ci/run).
+# Other platforms (make test-jazzy): LOGOCAP_VENV (default .venv) and LOGOCAP_BUILD_DIR (default
+# build; its colcon/ and ros2_extra/ are used), e.g. .venv-jazzy and build/jazzy.
 # With a real ROS 2 install, source its setup.bash and the workspace's instead (README.md).
 
 _lc_root="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)"
-_lc_venv="${_lc_root}/.venv"
-_lc_prefix="${_lc_root}/build/colcon/install/logocap_ros"
-_lc_extra="${_lc_root}/build/ros2_extra/install"
+_lc_venv="${LOGOCAP_VENV:-${_lc_root}/.venv}"
+_lc_build="${LOGOCAP_BUILD_DIR:-${_lc_root}/build}"
+_lc_prefix="${_lc_build}/colcon/install/logocap_ros"
+_lc_extra="${_lc_build}/ros2_extra/install"
 
 if [ ! -x "${_lc_venv}/bin/python" ]; then
   echo "scripts/env.sh: ${_lc_venv} does not exist; run 'make venv' (or 'make build')" >&2
-  unset _lc_root _lc_venv _lc_prefix _lc_extra
+  unset _lc_root _lc_venv _lc_build _lc_prefix _lc_extra
   return 1 2>/dev/null || exit 1
 fi
 
@@ -60,7 +64,7 @@ else
 fi
 
 # Appended (the venv's ROS core comes first), except the commands: ros2 must win on PATH.
-if [ -x "${_lc_extra}/bin/ros2" ]; then
+if [ -x "${_lc_extra}/bin/ros2" ] && [ "${LOGOCAP_HIDE_ROS2_EXTRA:-0}" != 1 ]; then
   for _lc_dir in "${_lc_extra}"/lib/python3*/site-packages; do
     [ -d "${_lc_dir}" ] && export PYTHONPATH="${PYTHONPATH}:${_lc_dir}"
   done
@@ -68,4 +72,4 @@ if [ -x "${_lc_extra}/bin/ros2" ]; then
   export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+${LD_LIBRARY_PATH}:}${_lc_extra}/lib"
   export AMENT_PREFIX_PATH="${AMENT_PREFIX_PATH}:${_lc_extra}"
 fi
-unset _lc_root _lc_venv _lc_prefix _lc_extra _lc_site _lc_dir
+unset _lc_root _lc_venv _lc_build _lc_prefix _lc_extra _lc_site _lc_dir

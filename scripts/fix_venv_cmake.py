@@ -19,8 +19,8 @@ Two kinds of fixes, applied in place to ``<venv>/share/**/*.cmake``; run this wi
 interpreter (it is idempotent):
 
 * The ``ros-*`` wheels export CMake targets whose include paths name the machine that built
-  them (``/opt/python/cp311-cp311/...``); they are pointed at this venv's Python and numpy
-  headers.
+  them (``/opt/python/cp311-cp311/...`` for Python 3.11, ``cp312`` for Jazzy's 3.12: the
+  running interpreter's version); they are pointed at this venv's Python and numpy headers.
 * rosidl_generator_py adds numpy's include folder to the *public* interface of the generated
   ``<pkg>__rosidl_generator_py`` library. When the venv lies inside the package's source tree
   (``.venv`` in this repository), CMake refuses to export such a target ("prefixed in the
@@ -35,15 +35,17 @@ import sysconfig
 
 import numpy
 
-_BUILD_PREFIX = '/opt/python/cp311-cp311'
+_PY = f'{sys.version_info.major}.{sys.version_info.minor}'
+#: Where the wheels of this Python version were built (manylinux image layout).
+_BUILD_PREFIX = '/opt/python/cp{0}-cp{0}'.format(_PY.replace('.', ''))
 
 
 def replacements() -> list[tuple[str, str]]:
     """Return the ``(wheel build path, local path)`` pairs, the longest first."""
     return [
-        (_BUILD_PREFIX + '/lib/python3.11/site-packages/numpy/_core/include',
+        (f'{_BUILD_PREFIX}/lib/python{_PY}/site-packages/numpy/_core/include',
          numpy.get_include()),
-        (_BUILD_PREFIX + '/include/python3.11', sysconfig.get_paths()['include']),
+        (f'{_BUILD_PREFIX}/include/python{_PY}', sysconfig.get_paths()['include']),
     ]
 
 
