@@ -14,9 +14,11 @@
 
 """LOGO-CAP multi-person pose estimation, as a Python library and a ROS 2 package.
 
-Layers: :mod:`logocap_ros.core` (model and decoding, no ROS), :mod:`logocap_ros.backends`
-(runners), :mod:`logocap_ros.ros` (the only layer importing ``rclpy``) and
-:mod:`logocap_ros.tools` (command-line tools).
+Layers: :mod:`logocap_ros.core` (model and decoding, no ROS) <- :mod:`logocap_ros.backends`
+(runners, weights, the estimator factory) <- :mod:`logocap_ros.frames` (the frame pipeline and
+the image code both sides share) <- :mod:`logocap_ros.ros` (the only layer importing
+``rclpy``) | :mod:`logocap_ros.tools` (command-line tools); ``ros`` and ``tools`` never import
+each other.
 """
 
 __version__ = '0.1.0'

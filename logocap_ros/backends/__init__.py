@@ -13,4 +13,9 @@
 # limitations under the License.
 
 
-"""Inference backends (PyTorch, ONNX Runtime, TensorRT); heavy imports are lazy."""
+"""Inference backends and what starts them; heavy imports are lazy.
+
+One interface (:mod:`.base`), one module per runtime (PyTorch, ONNX Runtime, TensorRT, Triton),
+the ONNX export, engine build and artefact cache, the ``weights`` spelling and resolution
+(:mod:`.weights`) and the factory that turns weights and settings into a started estimator.
+"""

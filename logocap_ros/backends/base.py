@@ -32,6 +32,29 @@ class BackendUnavailable(RuntimeError):
     """The requested backend cannot run here (missing package, GPU, or engine)."""
 
 
+class BackendBusy(RuntimeError):
+    """The backend is preparing this input size in the background; this frame is dropped.
+
+    Raised instead of blocking the caller (the node's frame thread) for a long one-time step
+    such as a TensorRT engine build. The caller counts the frame as dropped for
+    :attr:`reason` and reports :meth:`progress`.
+
+    :param what: e.g. ``'building TensorRT engine for input 512x896'``.
+    :param since: :func:`time.monotonic` when the step started.
+    :param reason: short key for counters, e.g. ``'building_engine'``.
+    """
+
+    def __init__(self, what: str, since: float, reason: str = 'building_engine') -> None:
+        super().__init__(what)
+        self.what, self.since, self.reason = what, since, reason
+
+    def progress(self, now: Optional[float] = None) -> str:
+        """Return e.g. ``'building TensorRT engine for input 512x896 (42 s so far)'``."""
+        import time
+        now = time.monotonic() if now is None else now
+        return f'{self.what} ({now - self.since:.0f} s so far)'
+
+
 class InferenceBackend(abc.ABC):
     """Activate / infer / deactivate, usable as a context manager.
 

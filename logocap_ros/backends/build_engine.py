@@ -27,15 +27,22 @@ the image size, top-K, gathers, peak blending) stays FP32, since half precision 
 pixel coordinates above 1024 to better than one pixel. The preferred route is a strongly typed
 build of an export whose network is stored in FP16 (``network_dtype='fp16'``, chosen
 automatically when exporting for an FP16 engine); TensorRT versions without strong typing use
-the FP16 builder flag with per-layer FP32 constraints on the refinement instead.
+the FP16 builder flag with per-layer FP32 constraints on the refinement and on the
+attentive-normalisation statistics (``.../attn_weights/ReduceMean`` and the variance around it,
+which overflow in FP16) instead. TensorRT 11 and later are always strongly typed.
+
+The build runs on the CUDA device ``device_index`` (made current for the build), with one
+process-wide TensorRT logger that forwards TensorRT's messages to Python logging (and so, in
+the node, to /rosout): :func:`trt_logger`.
 """
 
+import contextlib
 import logging
 import os
 from pathlib import Path
 import threading
 import time
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 from .base import BackendUnavailable
 from .cache import file_sha256
@@ -46,6 +53,12 @@ PathLike = Union[str, os.PathLike]
 PRECISIONS = ('fp16', 'fp32')
 #: ONNX node-name prefixes of the network; every other layer is kept in FP32 under FP16.
 NETWORK_SCOPES = ('/backbone/', '/transition_', '/final_layer_', '/joints_mlp/')
+#: Inside the network, the statistics of attentive normalisation (mean and variance of the
+#: activations, :class:`logocap_ros.core.model.MixtureAttention`) stay FP32 as well; only the
+#: 1x1 attention convolution after them (``.../attn_weights/attention/...``) may run in FP16.
+STATISTICS_SCOPE, STATISTICS_HALF_OK = '/attn_weights/', '/attn_weights/attention/'
+#: TensorRT major version from which every network is strongly typed (no FP16 builder flag).
+STRONGLY_TYPED_FROM = 11
 HEARTBEAT_S = 30.0
 
 
@@ -85,8 +98,12 @@ def decide(reasons: List[str], force: bool, on_stale: str) -> str:
 def ensure_engine(onnx_path: PathLike, precision: str = 'fp16',
                   cache_dir: Optional[PathLike] = None, force: bool = False,
                   on_stale: str = 'build', workspace_gb: Optional[float] = None,
-                  device_index: int = 0) -> Path:
+                  device_index: int = 0, optimization_level: Optional[int] = None) -> Path:
     """Return a valid cached engine for ``onnx_path``, building it when missing or stale.
+
+    :param device_index: the CUDA device the engine is built for (and on).
+    :param optimization_level: TensorRT ``builder_optimization_level`` (0-5; None: TensorRT's
+        default 3); lower builds faster and may run slower (scripts/gpu_checks.sh uses 1).
 
     :raises BackendUnavailable: ``on_stale='error'`` and no valid engine (message says why
         and how to build one), or TensorRT missing.
@@ -120,10 +137,14 @@ def ensure_engine(onnx_path: PathLike, precision: str = 'fp16',
     LOG.warning('building TensorRT %s engine for %s (%s); one-time step, typically minutes',
                 precision, onnx_path.name, why)
     t0 = time.perf_counter()
-    engine, info = build_serialized_engine(onnx_path, precision, workspace_gb,
-                                           cache.timing_cache_path(env))
+    release_torch_cache()
+    options = {} if optimization_level is None else {'optimization_level': optimization_level}
+    with on_device(device_index):
+        engine, info = build_serialized_engine(onnx_path, precision, workspace_gb,
+                                               cache.timing_cache_path(env), **options)
     info.update(build_seconds=round(time.perf_counter() - t0, 1), onnx_path=str(onnx_path),
-                workspace_gb=workspace_gb)
+                workspace_gb=workspace_gb, device_index=device_index,
+                optimization_level=optimization_level)
     path = cache.store(onnx_path.stem, key, engine, info)
     LOG.warning('TensorRT engine built in %.0f s: %s', info['build_seconds'], path)
     from .cache import prune_cache
@@ -131,10 +152,105 @@ def ensure_engine(onnx_path: PathLike, precision: str = 'fp16',
     return path
 
 
+def release_torch_cache() -> None:
+    """Return PyTorch's cached CUDA memory to the driver before a build (if torch is loaded).
+
+    An FP16 export is traced on the GPU; its blocks stay in PyTorch's caching allocator and
+    TensorRT's builder, which allocates through CUDA directly, would not get them (out of
+    memory on 8-16 GB Jetson Orins).
+    """
+    import sys
+    torch = sys.modules.get('torch')
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+@contextlib.contextmanager
+def on_device(index: int) -> Iterator[None]:
+    """Make CUDA device ``index`` current while the block runs (TensorRT builds there).
+
+    Uses PyTorch when it is installed, else ``cuda-python``; device 0 needs neither.
+
+    :raises EngineBuildError: ``index`` > 0 and neither can select a device.
+    """
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    if torch is not None and torch.cuda.is_available():
+        with torch.cuda.device(int(index)):
+            yield
+        return
+    if int(index) == 0:
+        yield
+        return
+    from .cuda_python import call, CudaError, import_cudart
+    cudart = import_cudart()
+    if cudart is None:
+        raise EngineBuildError(f'cannot select CUDA device {index} for the TensorRT build '
+                               'without PyTorch or cuda-python; pip install cuda-python, or '
+                               f'run with CUDA_VISIBLE_DEVICES={index} and device 0')
+    try:
+        previous = call(cudart, 'cudaGetDevice')
+        call(cudart, 'cudaSetDevice', int(index))
+    except CudaError as exc:
+        raise EngineBuildError(f'cannot select CUDA device {index} for the TensorRT build: '
+                               f'{exc}') from None
+    try:
+        yield
+    finally:
+        cudart.cudaSetDevice(previous)
+
+
+_LOGGERS: Dict[int, Tuple[object, object]] = {}
+
+
+def trt_logger(trt):
+    """Return this process's one TensorRT logger; it forwards to ``logging``.
+
+    TensorRT severities map to ERROR (internal error, error), WARNING, INFO and DEBUG
+    (verbose) of the ``logocap_ros.backends.tensorrt`` logger; the node forwards that to
+    /rosout. A TensorRT without ``ILogger`` gets its own ``Logger(WARNING)`` (one instance too).
+    """
+    entry = _LOGGERS.get(id(trt))
+    if entry is None or entry[0] is not trt:
+        entry = _LOGGERS[id(trt)] = (trt, _make_logger(trt))   # keeps the module's id unique
+    return entry[1]
+
+
+def _make_logger(trt):
+    base = getattr(trt, 'ILogger', None)
+    if base is None:
+        return trt.Logger(trt.Logger.WARNING)
+    severity = getattr(base, 'Severity', trt.Logger)
+    levels = {}
+    for name, level in (('INTERNAL_ERROR', logging.ERROR), ('ERROR', logging.ERROR),
+                        ('WARNING', logging.WARNING), ('INFO', logging.INFO),
+                        ('VERBOSE', logging.DEBUG)):
+        if hasattr(severity, name):
+            levels[getattr(severity, name)] = level
+    log = logging.getLogger('logocap_ros.backends.tensorrt')
+
+    class _Forward(base):
+        def __init__(self):
+            base.__init__(self)
+
+        def log(self, sev, msg):
+            log.log(levels.get(sev, logging.WARNING), 'TensorRT: %s', msg)
+
+    return _Forward()
+
+
+def tensorrt_major(trt) -> int:
+    """Return the major version of the ``tensorrt`` module (e.g. 10)."""
+    return int(str(trt.__version__).split('.')[0])
+
+
 def build_serialized_engine(onnx_path: PathLike, precision: str = 'fp16',
                             workspace_gb: Optional[float] = None,
-                            timing_cache: Optional[PathLike] = None) -> Tuple[bytes, Dict]:
-    """Parse ``onnx_path`` and build a serialized engine.
+                            timing_cache: Optional[PathLike] = None,
+                            optimization_level: Optional[int] = None) -> Tuple[bytes, Dict]:
+    """Parse ``onnx_path`` and build a serialized engine (on the current CUDA device).
 
     :return: the engine bytes and build information (I/O tensors, TensorRT version).
     :raises EngineBuildError: parse or build failure (TensorRT's messages included).
@@ -143,7 +259,7 @@ def build_serialized_engine(onnx_path: PathLike, precision: str = 'fp16',
         raise ValueError(f'precision must be one of {PRECISIONS}, not {precision!r}')
     trt = import_tensorrt()
     strongly = _strongly_typed(trt, onnx_path, precision)
-    logger = trt.Logger(trt.Logger.WARNING)
+    logger = trt_logger(trt)
     builder = trt.Builder(logger)
     network = builder.create_network(_network_flags(trt, strongly))
     parser = trt.OnnxParser(network, logger)
@@ -152,6 +268,8 @@ def build_serialized_engine(onnx_path: PathLike, precision: str = 'fp16',
         raise EngineBuildError(f'TensorRT could not parse {onnx_path}: ' + ' | '.join(errors))
     io = _log_io(network)
     config = builder.create_builder_config()
+    if optimization_level is not None:
+        config.builder_optimization_level = int(optimization_level)
     if workspace_gb:
         config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_gb * (1 << 30)))
     if precision == 'fp32' and hasattr(trt.BuilderFlag, 'TF32'):
@@ -159,7 +277,7 @@ def build_serialized_engine(onnx_path: PathLike, precision: str = 'fp16',
     if precision == 'fp16' and not strongly:
         config.set_flag(trt.BuilderFlag.FP16)
         kept = _keep_refinement_fp32(trt, network, config)
-        LOG.info('FP16 builder flag, %d refinement layers kept in FP32', kept)
+        LOG.info('FP16 builder flag, %d refinement and statistics layers kept in FP32', kept)
     cache = _attach_timing_cache(config, timing_cache)
     monitor = _attach_progress(trt, config)     # keep a reference while building
     with _Heartbeat('TensorRT build'):
@@ -179,10 +297,10 @@ def _network_flags(trt, strongly_typed: bool) -> int:
     """Explicit batch (needed before TensorRT 10, the only mode since), strong typing."""
     flags = trt.NetworkDefinitionCreationFlag
     batch = getattr(flags, 'EXPLICIT_BATCH', None)
-    major = int(str(trt.__version__).split('.')[0])
-    value = 1 << int(batch) if batch is not None and major < 10 else 0
-    if strongly_typed:
-        value |= 1 << int(flags.STRONGLY_TYPED)
+    value = 1 << int(batch) if batch is not None and tensorrt_major(trt) < 10 else 0
+    strong = getattr(flags, 'STRONGLY_TYPED', None)
+    if strongly_typed and strong is not None:   # TensorRT >= 11: implied when absent
+        value |= 1 << int(strong)
     return value
 
 
@@ -198,8 +316,9 @@ def _strongly_typed(trt, onnx_path: PathLike, precision: str) -> bool:
     """
     from .export_onnx import read_metadata
     net_dtype = read_metadata(onnx_path).get('logocap_ros.network_dtype', 'fp32')
-    has_strong = hasattr(trt.NetworkDefinitionCreationFlag, 'STRONGLY_TYPED')
-    has_fp16_flag = hasattr(trt.BuilderFlag, 'FP16')
+    always_strong = tensorrt_major(trt) >= STRONGLY_TYPED_FROM
+    has_strong = always_strong or hasattr(trt.NetworkDefinitionCreationFlag, 'STRONGLY_TYPED')
+    has_fp16_flag = not always_strong and hasattr(trt.BuilderFlag, 'FP16')
     if net_dtype == 'fp16' and precision == 'fp32':
         raise EngineBuildError(f'{onnx_path} stores the network in FP16; export it without '
                                '--half-network for an FP32 engine')
@@ -225,15 +344,26 @@ def _log_io(network) -> List[Dict[str, object]]:
     return io
 
 
+def keeps_fp32(layer_name: str) -> bool:
+    """Whether a weakly typed FP16 build holds this ONNX layer to FP32.
+
+    True for the refinement (outside :data:`NETWORK_SCOPES`) and for the attentive-norm
+    statistics inside the network (``.../attn_weights/ReduceMean`` and the ops around it).
+    """
+    if not layer_name.startswith(NETWORK_SCOPES):
+        return True
+    return STATISTICS_SCOPE in layer_name and STATISTICS_HALF_OK not in layer_name
+
+
 def _keep_refinement_fp32(trt, network, config) -> int:
-    """Constrain every layer outside :data:`NETWORK_SCOPES` to FP32; return how many."""
+    """Constrain the layers :func:`keeps_fp32` names to FP32; return how many."""
     flag = getattr(trt.BuilderFlag, 'PREFER_PRECISION_CONSTRAINTS', None)
     if flag is not None:
         config.set_flag(flag)
     count = 0
     for i in range(network.num_layers):
         layer = network.get_layer(i)
-        if layer.name.startswith(NETWORK_SCOPES):
+        if not keeps_fp32(layer.name):
             continue
         outs = [layer.get_output(k) for k in range(layer.num_outputs)]
         if not outs or any(o.dtype != trt.float32 for o in outs):

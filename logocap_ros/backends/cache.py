@@ -16,10 +16,12 @@
 """Cache folder, file/weights hashing and atomic writes shared by the exporters and backends.
 
 Exported ONNX models live in ``<cache>/onnx`` and TensorRT engines in ``<cache>/engines``,
-where ``<cache>`` is ``$LOGOCAP_CACHE_DIR`` or ``~/.cache/logocap_ros``. Together they are kept
+where ``<cache>`` is :func:`cache_root` (``$LOGOCAP_CACHE_DIR``, else
+``$XDG_CACHE_HOME/logocap_ros``, else ``~/.cache/logocap_ros``; the downloaded weights live
+there too). Together they are kept
 under a size limit (``$LOGOCAP_CACHE_LIMIT_MB``, default 4096 MiB) by deleting the least
 recently used files after each new export or engine (:func:`prune_cache`);
-``logocap-cache list|clear|prune`` shows and manages them (:mod:`.cache_cli`).
+``logocap-cache list|clear|prune`` shows and manages them (:mod:`logocap_ros.tools.cache_cli`).
 """
 
 import contextlib
@@ -37,13 +39,18 @@ _CHUNK = 1 << 20
 
 
 def cache_root(override: Optional[Union[str, os.PathLike]] = None) -> Path:
-    """Return the cache root: ``override``, else ``$LOGOCAP_CACHE_DIR``, else ``~/.cache/...``."""
+    """Return the one cache folder of weights, exports and engines (not created here).
+
+    Order: ``override``, ``$LOGOCAP_CACHE_DIR``, ``$XDG_CACHE_HOME/logocap_ros``,
+    ``~/.cache/logocap_ros``.
+    """
     if override:
         return Path(override).expanduser()
     env = os.environ.get(CACHE_ENV)
     if env:
         return Path(env).expanduser()
-    return Path.home() / '.cache' / 'logocap_ros'
+    xdg = os.environ.get('XDG_CACHE_HOME')
+    return (Path(xdg).expanduser() if xdg else Path.home() / '.cache') / 'logocap_ros'
 
 
 def file_sha256(path: Union[str, os.PathLike]) -> str:
@@ -141,7 +148,7 @@ DEFAULT_LIMIT_MB = 4096.0
 MANAGED_DIRS = ('onnx', 'engines')
 #: Subfolders the ``logocap-cache`` command lists and clears (weights are not among them:
 #: ``logocap-weights`` manages those).
-ARTEFACT_DIRS = ('onnx', 'engines', 'ort_trt')
+ARTEFACT_DIRS = ('onnx', 'engines', 'ort_trt', 'openvino')
 
 
 @dataclass(frozen=True)

@@ -81,17 +81,36 @@ class EngineKey:
 def current_environment(device_index: int = 0) -> Dict[str, str]:
     """Return the TensorRT version, GPU name and compute capability here (imports them).
 
-    :raises ImportError: tensorrt or torch missing.
-    :raises RuntimeError: no CUDA device.
+    The GPU facts come from PyTorch when it sees CUDA, else from cuda-python (both report
+    CUDA's device properties, so engines cached by either are recognised by the other).
+
+    :raises ImportError: tensorrt missing.
+    :raises RuntimeError: no CUDA device (neither PyTorch nor cuda-python sees one).
     """
     import tensorrt
-    import torch
-    if not torch.cuda.is_available():
-        raise RuntimeError('no CUDA device visible to PyTorch')
-    major, minor = torch.cuda.get_device_capability(device_index)
-    return {'trt_version': str(tensorrt.__version__),
-            'gpu_name': torch.cuda.get_device_name(device_index),
-            'compute_capability': f'{major}.{minor}'}
+    name, capability = _gpu_facts(device_index)
+    return {'trt_version': str(tensorrt.__version__), 'gpu_name': name,
+            'compute_capability': capability}
+
+
+def _gpu_facts(device_index: int) -> Tuple[str, str]:
+    """Return ``(gpu name, 'major.minor')`` of CUDA device ``device_index``."""
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    if torch is not None and torch.cuda.is_available():
+        major, minor = torch.cuda.get_device_capability(device_index)
+        return torch.cuda.get_device_name(device_index), f'{major}.{minor}'
+    from .cuda_python import CudaError, device_properties, import_cudart, INSTALL_HINT
+    cudart = import_cudart()
+    if cudart is None:
+        raise RuntimeError('no CUDA device visible to PyTorch, and cuda-python is not '
+                           f'installed ({INSTALL_HINT})')
+    try:
+        return device_properties(cudart, device_index)
+    except CudaError as exc:
+        raise RuntimeError(f'no CUDA device {device_index}: {exc}') from None
 
 
 def make_key(model_sha256: str, input_shape, precision: str,
@@ -152,7 +171,7 @@ class EngineCache:
     """Folder of engines with sidecars (default ``<cache>/engines``).
 
     :param cache_dir: cache root (engines go to its ``engines`` subfolder), or None for the
-        default root (``$LOGOCAP_CACHE_DIR`` or ``~/.cache/logocap_ros``).
+        default root (:func:`.cache.cache_root`).
     """
 
     def __init__(self, cache_dir: Optional[PathLike] = None) -> None:

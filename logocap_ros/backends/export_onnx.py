@@ -44,6 +44,7 @@ from torch import nn
 
 from .base import INPUT_NAME, OUTPUT_NAMES
 from .cache import cache_root, prune_cache, temp_path_beside, touch, weights_sha256
+from .model_file import DYNAMIC  # noqa: F401 (``logocap_ros.input_hw`` of any-size exports)
 from .onnx_ops import exportable_refinement
 from .. import __version__
 from ..core.pipeline import LogoCapPipeline
@@ -54,8 +55,6 @@ DEFAULT_OPSET = 17
 DEBUG_OUTPUTS = ('heatmaps', 'offsets', 'initial_poses', 'kam_logits')
 #: Input size traced for dynamic-size exports (H != W, so no axis mix-up can hide).
 DYNAMIC_TRACE_HW = (64, 128)
-#: ``logocap_ros.input_hw`` metadata of dynamic-size exports.
-DYNAMIC = 'dynamic'
 DYNCONV_FORMS = ('conv', 'shifted')
 PathLike = Union[str, os.PathLike]
 
@@ -222,10 +221,9 @@ def write_metadata(path: PathLike, meta: Dict[str, str]) -> None:
 
 
 def read_metadata(path: PathLike) -> Dict[str, str]:
-    """Return the ``metadata_props`` of an ONNX file (weights are not loaded)."""
-    import onnx
-    model = onnx.load(str(path), load_external_data=False)
-    return {p.key: p.value for p in model.metadata_props}
+    """Return the ``metadata_props`` of an ONNX file (see :mod:`.model_file`)."""
+    from .model_file import read_onnx_metadata
+    return read_onnx_metadata(path)
 
 
 def run_torch(net: nn.Module, images: np.ndarray, flip_test: bool,

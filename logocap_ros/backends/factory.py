@@ -22,48 +22,55 @@ This is the layer above ``core`` that knows the backends (``core`` never imports
   happen here, before the first frame, and ``backend='auto'`` falls back to the next backend
   when one fails to start.
 
-Weight short names (``w32``/``w48``) are resolved by the caller, above this layer
-(:func:`logocap_ros.tools.weights.resolve_weights`)::
+Weight short names (``w32``/``w48``) are resolved by the caller with
+:func:`logocap_ros.backends.weights.resolve_weights` (``random[:arch]`` needs no file)::
 
     from logocap_ros.backends.factory import create_estimator
+    from logocap_ros.backends.weights import resolve_weights
     from logocap_ros.core.estimator import EstimatorConfig
-    from logocap_ros.tools.weights import resolve_weights
 
     est = create_estimator(resolve_weights('w32'), EstimatorConfig(arch='w32'))
 """
 
+from dataclasses import replace
 import os
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Tuple, TYPE_CHECKING, Union
 
-from ..core.checkpoint import filled_state_dict, load_into, load_state_dict
+from .weights import parse_random, RANDOM
 from ..core.estimator import EstimatorConfig, PoseEstimator
-from ..core.model import LogoCapNet
 from ..core.preprocessing import letterbox_for
 
+if TYPE_CHECKING:  # torch is imported only where a network is built (not for a model file)
+    from ..core.model import LogoCapNet
+
 PathLike = Union[str, os.PathLike]
-#: ``weights`` value for the deterministic untrained weights (variant 'B' of the parity data).
-RANDOM = 'random'
 
 
-def load_network(arch: str, weights: PathLike) -> Tuple[LogoCapNet, Dict[str, str]]:
-    """Build the network of ``arch`` with ``weights`` (a checkpoint path or ``'random'``).
+def load_network(arch: str, weights: PathLike) -> Tuple['LogoCapNet', Dict[str, str]]:
+    """Build the network of ``arch`` with ``weights`` (a checkpoint path or ``random[:X]``).
 
-    ``'random'`` (or ``'random:A'``/``'random:B'``) gives the deterministic untrained weights
-    of :func:`logocap_ros.core.checkpoint.filled_state_dict` (tests and demos).
+    ``random``, ``random:<arch>`` and ``random:<arch>:A|B`` give the deterministic untrained
+    weights of :func:`logocap_ros.core.checkpoint.filled_state_dict` (tests and demos); a
+    ``random:<arch>`` overrides ``arch`` (:mod:`logocap_ros.backends.weights`).
 
     :return: the network (eval mode, CPU) and metadata describing the weights source.
     :raises logocap_ros.core.checkpoint.CheckpointError: missing, unreadable or mismatching
         checkpoint (the message says how to fix it).
+    :raises logocap_ros.backends.base.BackendUnavailable: torch is not installed.
     """
-    net = LogoCapNet(arch)
-    text = os.fspath(weights)
-    if text == RANDOM or text.startswith(RANDOM + ':'):
-        variant = text.partition(':')[2] or 'B'
-        net.load_state_dict(filled_state_dict(net, variant))
-        return net.eval(), {'logocap_ros.weights': f'random:{variant}'}
+    from .optional_torch import require_torch
+    require_torch('loading weights')
+    from ..core.checkpoint import filled_state_dict, load_into, load_state_dict
+    from ..core.model import LogoCapNet
+    random = parse_random(weights, arch)
+    if random is not None:
+        net = LogoCapNet(random.arch)
+        net.load_state_dict(filled_state_dict(net, random.variant))
+        return net.eval(), {'logocap_ros.weights': f'{RANDOM}:{random.variant}'}
     from .cache import file_sha256
-    path = Path(text).expanduser()
+    net = LogoCapNet(arch)
+    path = Path(os.fspath(weights)).expanduser()
     load_into(net, load_state_dict(path), source=str(path))
     return net.eval(), {'logocap_ros.weights': path.name,
                         'logocap_ros.checkpoint_sha256': file_sha256(path)}
@@ -80,7 +87,7 @@ def prepared_input_hw(config: EstimatorConfig) -> List[Tuple[int, int]]:
     return [tuple(box.input_hw)]
 
 
-def estimator_for_network(net: LogoCapNet, config: Optional[EstimatorConfig] = None,
+def estimator_for_network(net: 'LogoCapNet', config: Optional[EstimatorConfig] = None,
                           **backend_options) -> PoseEstimator:
     """Choose, start and wrap the backend for ``net`` (see :func:`create_estimator`)."""
     from .registry import open_backend
@@ -96,7 +103,7 @@ def create_estimator(weights: PathLike = RANDOM, config: Optional[EstimatorConfi
                      **backend_options) -> PoseEstimator:
     """Build a started estimator from a checkpoint path (or ``'random'``) and settings.
 
-    :param weights: checkpoint file, or ``'random'`` for untrained demo weights.
+    :param weights: checkpoint file, or ``random[:arch]`` for untrained demo weights.
     :param config: the settings (default :class:`EstimatorConfig`).
     :param backend_options: passed to the backend (``cache_dir``, ``onnx_path``,
         ``engine_path``, ``dynconv``, ``cuda_graph``, ...).
@@ -106,5 +113,8 @@ def create_estimator(weights: PathLike = RANDOM, config: Optional[EstimatorConfi
     :raises ValueError: invalid settings.
     """
     config = (config or EstimatorConfig()).validate()
+    random = parse_random(weights, config.arch)
+    if random is not None and random.arch != config.arch:  # random:w48 names the architecture
+        config = replace(config, arch=random.arch).validate()
     net, _ = load_network(config.arch, weights)
     return estimator_for_network(net, config, **backend_options)

@@ -18,7 +18,7 @@
 Given an ONNX file (from ``logocap-export-onnx``) it runs that file (fixed or dynamic input
 size). Given only a network, it exports the whole pipeline once per weights and flip setting
 with a dynamic input size, at :meth:`activate` (not on the first frame), into the ONNX cache
-(``$LOGOCAP_CACHE_DIR/onnx``, default ``~/.cache/logocap_ros/onnx``), and reuses the cached
+(``onnx/`` under :func:`.cache.cache_root`), and reuses the cached
 file on later starts. ``dynamic_shapes=False`` exports per input size instead (lazily).
 """
 
@@ -83,6 +83,9 @@ def select_providers(device: str, precision: str, available: List[str],
     :raises ValueError: fp16 on the CPU.
     :raises BackendUnavailable: CUDA asked for but not in ``available``.
     """
+    if precision == 'bf16':
+        raise ValueError('onnxruntime has no bfloat16 kernels for x86 CPUs; use backend '
+                         'openvino for precision bf16')
     if precision not in PRECISIONS:
         raise ValueError(f'precision must be one of {PRECISIONS}, not {precision!r}')
     kind, _, index = str(device).partition(':')
@@ -103,7 +106,9 @@ def select_providers(device: str, precision: str, available: List[str],
             raise BackendUnavailable(
                 'onnxruntime fp16 needs its TensorRT execution provider (onnxruntime-gpu built '
                 "with TensorRT, plus TensorRT's libraries); or use backend tensorrt")
-        trt_opts = dict(dev, trt_fp16_enable=precision == 'fp16',
+        # fp16: the half-network export (network FP16, refinement FP32, casts between); the
+        # EP's trt_fp16_enable would run the whole graph, coordinates included, in half
+        trt_opts = dict(dev, trt_fp16_enable=False,
                         trt_engine_cache_enable=cache_dir is not None)
         if cache_dir is not None:
             trt_opts['trt_engine_cache_path'] = str(cache_dir)
@@ -121,7 +126,7 @@ class OnnxRuntimeBackend(InferenceBackend):
     :param precision: ``'fp32'``; ``'fp16'`` with the TensorRT execution provider only.
     :param flip_test: must match the ONNX file when one is given.
     :param onnx_path: a given ONNX file (a fixed-size one accepts only its input shape).
-    :param cache_dir: cache root (default ``$LOGOCAP_CACHE_DIR`` or ``~/.cache/logocap_ros``).
+    :param cache_dir: cache root (default :func:`.cache.cache_root`).
     :param dynconv: dynamic convolution form for on-demand exports (``conv``/``shifted``).
     :param threads: intra-op threads (default: physical cores).
     :param use_tensorrt_ep: on CUDA, prefer ONNX Runtime's TensorRT provider.
@@ -209,8 +214,8 @@ class OnnxRuntimeBackend(InferenceBackend):
         return hw
 
     def _check_metadata(self, path: Path) -> None:
-        from .export_onnx import read_metadata
-        meta = read_metadata(path)
+        from .model_file import read_onnx_metadata
+        meta = read_onnx_metadata(path)
         flip = meta.get('logocap_ros.flip_test')
         if flip is not None and flip != str(self.flip_test):
             raise ValueError(f'{path} was exported with flip_test={flip}, but this estimator '
@@ -236,7 +241,8 @@ class OnnxRuntimeBackend(InferenceBackend):
         if self._weights_digest is None:
             self._weights_digest = weights_sha256(self.net)
         return cached_onnx(self.net, hw, self.flip_test, dynconv=self.dynconv,
-                           cache_dir=self.cache_dir, weights_digest=self._weights_digest)
+                           cache_dir=self.cache_dir, weights_digest=self._weights_digest,
+                           network_dtype=self.precision)
 
     def _infer(self, images: np.ndarray) -> Dict[str, np.ndarray]:
         hw = (int(images.shape[2]), int(images.shape[3]))

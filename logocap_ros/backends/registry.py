@@ -44,10 +44,13 @@ _TORCH_KEYS = ('prepare_hw', 'cuda_graph', 'compile_graph', 'static_shapes')
 _ORT_KEYS = ('onnx_path', 'cache_dir', 'dynconv', 'threads', 'use_tensorrt_ep', 'prepare_hw',
              'dynamic_shapes')
 _TRT_KEYS = ('engine_path', 'onnx_path', 'cache_dir', 'on_stale', 'workspace_gb', 'dynconv',
-             'prepare_hw')
-#: Errors that mean "this backend cannot start here" (not programming errors).
-START_ERRORS = (BackendUnavailable, ImportError, OSError, RuntimeError, ValueError)
+             'prepare_hw', 'background_builds', 'optimization_level', 'cuda_graph')
+#: Errors that mean "this backend cannot start here" (not programming errors). AttributeError:
+#: a package whose API lacks what the backend uses (e.g. a TensorRT without BuilderFlag.FP16).
+START_ERRORS = (BackendUnavailable, ImportError, OSError, RuntimeError, ValueError,
+                AttributeError)
 _TRITON_KEYS = ('server_url', 'model_name', 'model_version', 'timeout_s')
+_OV_KEYS = ('onnx_path', 'cache_dir', 'dynconv', 'threads', 'prepare_hw')
 
 
 def _pick(kwargs: dict, keys) -> dict:
@@ -72,6 +75,12 @@ def _make_tensorrt(net, device, precision, flip_test, **kw) -> InferenceBackend:
                            **_pick(kw, _TRT_KEYS))
 
 
+def _make_openvino(net, device, precision, flip_test, **kw) -> InferenceBackend:
+    from .openvino_backend import OpenVinoBackend
+    return OpenVinoBackend(net, device=device, precision=precision, flip_test=flip_test,
+                           **_pick(kw, _OV_KEYS))
+
+
 def _make_triton(net, device, precision, flip_test, **kw) -> InferenceBackend:
     from .triton_backend import TritonBackend
     return TritonBackend(net, device=device, precision=precision, flip_test=flip_test,
@@ -82,6 +91,7 @@ BACKENDS: Dict[str, Callable[..., InferenceBackend]] = {
     'torch': _make_torch,
     'onnxruntime': _make_onnxruntime,
     'tensorrt': _make_tensorrt,
+    'openvino': _make_openvino,  # not chosen by 'auto' (docs/benchmarks.md)
     'triton': _make_triton,  # a remote server; never chosen by 'auto'
 }
 BACKEND_NAMES = ('auto',) + tuple(BACKENDS)
@@ -95,11 +105,15 @@ def _has_module(name: str) -> bool:
 
 
 def _cuda_available() -> bool:
+    """Return whether PyTorch sees CUDA, or cuda-python sees a device (TensorRT, no torch)."""
     try:
         import torch
     except ImportError:
-        return False
-    return bool(torch.cuda.is_available())
+        torch = None
+    if torch is not None and torch.cuda.is_available():
+        return True
+    from .cuda_python import device_count
+    return device_count() > 0
 
 
 def _ort_has_cuda() -> bool:
@@ -146,7 +160,7 @@ def _create_auto(net, device, precision, flip_test, **kwargs) -> InferenceBacken
         try:
             backend = create_backend(name, net, device=device, precision=precision,
                                      flip_test=flip_test, **kwargs)
-        except (BackendUnavailable, ValueError) as exc:
+        except (BackendUnavailable, ValueError, AttributeError) as exc:
             errors.append(f'{name}: {exc}')
             continue
         LOG.info("backend 'auto' chose %s", backend.describe())

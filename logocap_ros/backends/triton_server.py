@@ -27,7 +27,8 @@ set up:
 - the venv interpreter's ``LIBDIR`` first on ``LD_LIBRARY_PATH`` (otherwise the stub can load
   another Python's ``libpython`` of the same version).
 
-Command line (foreground, Ctrl-C stops)::
+Command line (foreground; Ctrl-C, SIGTERM or SIGHUP stop it, and it exits 0 after the server,
+its Python-backend stubs and its temporary folder are gone)::
 
     python -m logocap_ros.backends.triton_server --repository REPO --config cpu --http-port 8000
 """
@@ -37,6 +38,7 @@ from dataclasses import dataclass
 import json
 import os
 from pathlib import Path
+import shutil
 import signal
 import socket
 import subprocess
@@ -49,6 +51,10 @@ import urllib.request
 
 PathLike = Union[str, os.PathLike]
 VENV_ENV = 'LOGOCAP_TRITON_VENV'
+#: Signals that stop the command-line server.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+#: Seconds the stubs get to exit after the server before they are killed.
+STUB_GRACE_S = 2.0
 _SOURCE_ROOT = Path(__file__).resolve().parents[2]
 _PROBE = ('import importlib.util, json, sys, sysconfig; '
           "s = importlib.util.find_spec('pytriton'); "
@@ -122,7 +128,8 @@ class LocalTritonServer:
     :param host: address to listen on (default loopback only).
     :param http_port: HTTP port (0 = a free one).
     :param venv: the Triton venv (default :func:`default_venv`).
-    :param work_dir: where the backend directory and the log go (default: a new temp dir).
+    :param work_dir: where the backend directory and the log go (default: a new temp dir,
+        removed by :meth:`close`).
     """
 
     def __init__(self, repository: PathLike, config_name: Optional[str] = 'cpu',
@@ -133,6 +140,7 @@ class LocalTritonServer:
         self.config_name = config_name
         self.host = host
         self.http_port = int(http_port) or free_port(host)
+        self._own_work_dir = work_dir is None
         self.work_dir = Path(work_dir or tempfile.mkdtemp(prefix='logocap_triton_'))
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.work_dir / 'tritonserver.log'
@@ -206,14 +214,24 @@ class LocalTritonServer:
         return self.process is not None and self.process.poll() is None
 
     def stop(self, timeout_s: float = 15.0) -> None:
-        """Stop the server (SIGTERM, then SIGKILL after ``timeout_s``); idempotent."""
-        if not self.running:
-            return
-        self._signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            self.kill()
+        """Stop the server (SIGTERM, then SIGKILL after ``timeout_s``) and its stubs; idempotent.
+
+        The Python-backend stubs ignore SIGTERM: whatever is left of the server's process
+        group :data:`STUB_GRACE_S` after the server exited is killed.
+        """
+        if self.running:
+            self._signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._sweep_group()
+
+    def close(self) -> None:
+        """Stop the server and remove the work directory when this object made it."""
+        self.stop()
+        if self._own_work_dir:
+            shutil.rmtree(self.work_dir, ignore_errors=True)
 
     def kill(self) -> None:
         """Kill the server and its Python-backend stubs at once (SIGKILL to the group)."""
@@ -235,13 +253,26 @@ class LocalTritonServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self.close()
 
-    def _signal(self, sig: int) -> None:
+    def _signal(self, sig: int) -> bool:
+        """Send ``sig`` to the server's process group; False when the group is empty."""
         try:
             os.killpg(self.process.pid, sig)
         except ProcessLookupError:
-            pass
+            return False
+        return True
+
+    def _sweep_group(self) -> None:
+        """Wait up to :data:`STUB_GRACE_S` for the group to empty, then SIGKILL the rest."""
+        if self.process is None:
+            return
+        deadline = time.monotonic() + STUB_GRACE_S
+        while self._signal(0):
+            if time.monotonic() > deadline:
+                self._signal(signal.SIGKILL)
+                return
+            time.sleep(0.05)
 
     def _backend_dir(self) -> Path:
         """Make a backend directory whose ``python/`` links the wheel's files and stub."""
@@ -271,26 +302,50 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+class _Stopped(Exception):
+    """A stop signal (:data:`STOP_SIGNALS`) arrived."""
+
+
+def _raise_stopped(signum: int, frame: object) -> None:
+    _ignore_stop_signals()  # the cleanup runs once, uninterrupted
+    raise _Stopped(signum)
+
+
+def _ignore_stop_signals() -> None:
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the server in the foreground; return the exit status."""
+    """Run the server in the foreground until a stop signal; return the exit status.
+
+    0 after a stop signal (the server, its stubs and its temporary folder are gone), 1 when the
+    server exited by itself with an error, 2 when it could not start.
+    """
     args = _parser().parse_args(argv)
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, _raise_stopped)
+    server: Optional[LocalTritonServer] = None
     try:
         server = LocalTritonServer(args.repository, args.config or None, args.host,
                                    args.http_port, args.venv)
         server.start(timeout_s=120.0)
+        print(f'tritonserver ready at http://{server.url} (log: {server.log_path}, removed '
+              'on exit); Ctrl-C stops', flush=True)
+        while server.running:
+            time.sleep(0.5)
+    except _Stopped:
+        return 0
     except (TritonServerError, OSError) as exc:
         print(f'triton_server: error: {exc}', file=sys.stderr)
         return 2
-    print(f'tritonserver ready at http://{server.url} (log: {server.log_path}); Ctrl-C stops',
-          flush=True)
-    try:
-        while server.running:
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
     finally:
-        server.stop()
-    return 0 if server.process.returncode in (0, -signal.SIGTERM) else 1
+        _ignore_stop_signals()
+        if server is not None:
+            server.close()
+    code = server.process.returncode
+    print(f'triton_server: tritonserver exited with code {code}', file=sys.stderr)
+    return 0 if code in (0, -signal.SIGTERM) else 1
 
 
 if __name__ == '__main__':

@@ -27,11 +27,9 @@ from typing import Dict, Optional
 import torch
 import torch.nn.functional as F
 
+from .decoding_constants import CENTER_THRESHOLD, STRIDE  # noqa: F401 (re-exported)
 from .keypoints import FLIP_INDEX, OKS_SIGMAS
 
-STRIDE = 4
-#: Centre candidates below this confidence are dropped (at least one is always kept).
-CENTER_THRESHOLD = 0.01
 #: Flip permutation of the 18 heatmap channels (17 joints + centre).
 FLIP_INDEX_18 = tuple(FLIP_INDEX) + (17,)
 

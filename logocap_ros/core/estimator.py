@@ -27,11 +27,8 @@ from typing import Optional, Tuple
 import numpy as np
 
 from . import postprocessing, preprocessing
+from .architectures import ARCHS, DEFAULT_INPUT_SIZE  # noqa: F401 (re-exported)
 from .result import PoseResult
-
-ARCHS = ('w32', 'w48')
-#: Official network input short side per architecture.
-DEFAULT_INPUT_SIZE = {'w32': 512, 'w48': 640}
 
 
 @dataclass(frozen=True)
@@ -42,8 +39,10 @@ class EstimatorConfig:
     :param input_size: network input short side (multiple of 64); None = official default.
     :param flip_test: average with the mirrored image (official: on).
     :param device: torch-style device string, e.g. ``'cpu'``, ``'cuda:0'``.
-    :param backend: ``'auto'``, ``'torch'``, ``'onnxruntime'`` or ``'tensorrt'``.
-    :param precision: ``'fp32'`` or ``'fp16'`` (GPU backends).
+    :param backend: ``'auto'``, ``'torch'``, ``'onnxruntime'``, ``'openvino'`` or
+        ``'tensorrt'``.
+    :param precision: ``'fp32'``, ``'fp16'`` (GPU backends) or ``'bf16'`` (openvino on a
+        CPU with hardware bfloat16).
     :param max_people: at most this many people per image (official: 30).
     :param pose_threshold: people with a lower pose score are dropped (0 = official).
     :param expected_image_hw: ``(height, width)`` of the images to come (the camera): the
@@ -69,8 +68,9 @@ class EstimatorConfig:
         size = self.input_size
         if size is not None and (not isinstance(size, int) or size < 64 or size % 64):
             raise ValueError(f'input_size must be a multiple of 64 (>= 64), not {size!r}')
-        if self.precision not in ('fp32', 'fp16'):
-            raise ValueError(f"precision must be 'fp32' or 'fp16', not {self.precision!r}")
+        if self.precision not in ('fp32', 'fp16', 'bf16'):
+            raise ValueError("precision must be 'fp32', 'fp16' or 'bf16', not "
+                             f'{self.precision!r}')
         if not 1 <= int(self.max_people) <= 30:
             raise ValueError(f'max_people must be in [1, 30], not {self.max_people!r}')
         hw = self.expected_image_hw

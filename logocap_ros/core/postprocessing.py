@@ -18,7 +18,7 @@ from typing import Tuple
 
 import numpy as np
 
-from .decoding import CENTER_THRESHOLD
+from .decoding_constants import CENTER_THRESHOLD
 from .preprocessing import Letterbox
 
 #: Pose NMS: joints closer than this fraction of the bbox diagonal count as the same.

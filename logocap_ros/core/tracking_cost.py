@@ -94,7 +94,7 @@ def candidate_pairs(track_box: np.ndarray, det_box: np.ndarray, track_area: np.n
     A pair is a candidate when its box centres are less than
     ``reach * (sqrt(track_area) + sqrt(det box area))`` apart. With the default reach, the
     OKS of the farther pairs stays below 1e-8 on the scenes of
-    :mod:`logocap_ros.tools.tracking_eval` (all pairs of 12 sequences checked), so skipping
+    ``test/tracking_eval.py`` (all pairs of 12 sequences checked), so skipping
     them changes no similarity that matters and saves most of the OKS work in crowds.
 
     :param track_box: ``(T, 4)`` predicted track boxes [px].
