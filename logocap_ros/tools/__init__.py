@@ -13,4 +13,8 @@
 # limitations under the License.
 
 
-"""Command-line tools (logocap-infer, logocap-weights, logocap-eval, logocap-offline)."""
+"""Command-line tools and their files: logocap-infer, -offline, -eval, -weights, -cache, ...
+
+Each CLI parses options, reads files, videos or bags into arrays, runs the estimator or the
+frame pipeline (:mod:`logocap_ros.frames`) and writes JSON, CSV, media or bags.
+"""

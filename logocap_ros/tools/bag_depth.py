@@ -24,8 +24,9 @@ is 2D only (``--no-depth`` forces that).
 Pairing, like the node: for each processed colour image, the depth image with the nearest
 header stamp within ``--depth-slop`` seconds, and the camera_info nearest to that depth stamp
 within the same slop. An index of header stamps is built first (reading only the first bytes of
-each serialised message); the chosen depth image is then read by its bag timestamp. Lifting is
-:func:`logocap_ros.core.depth.lift_keypoints` with default :class:`LiftConfig` values.
+each serialised message); the chosen depth image is then read by its bag timestamp and handed
+to the frame pipeline, which lifts the joints as the node does (the ``--depth-*-m``,
+``--depth-window-px`` options are the node's ``depth_*`` parameters).
 
 Outputs: per person ``keypoints_3d`` = 17 x ``[x, y, z, status]`` (metres in the depth optical
 frame; ``null`` coordinates unless status is 0 = VALID) in JSON, ``<joint>_X/_Y/_Z/_status3d``
@@ -35,16 +36,16 @@ columns in CSV, ``keypoints_3d`` + ``depth_header`` in the output bag's ``/poses
 
 import argparse
 from bisect import bisect_left
-from dataclasses import dataclass
 import math
 from pathlib import Path
 import struct
 from typing import Any, Dict, List, Optional, Tuple
 
-from logocap_ros.core.camera_model import CameraModel
-from logocap_ros.core.depth import depth_from_buffer, lift_keypoints, LiftConfig
 from logocap_ros.core.keypoints import KEYPOINT_NAMES
-from logocap_ros.tools.sources import InputError
+from logocap_ros.frames.image_conversion import camera_model_from_info, depth_from_msg
+from logocap_ros.frames.pipeline import DepthImage, Points3D
+from logocap_ros.frames.sources import InputError
+from logocap_ros.frames.stamps import NS_PER_S, stamp_ns
 import numpy as np
 
 IMAGE_TYPE = 'sensor_msgs/msg/Image'
@@ -65,20 +66,11 @@ def add_depth_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--no-depth', action='store_true', help='2D only, even with depth')
 
 
-@dataclass
-class Frame3D:
-    """3D of one frame: points ``(N, 17, 3)`` [m], status ``(N, 17)``, the depth header."""
-
-    points: np.ndarray
-    status: np.ndarray
-    header: Any
-
-
 def header_stamp_ns(raw: bytes) -> int:
     """Return ``header.stamp`` of a serialised (CDR) message whose first field is a Header."""
     little = raw[1] & 1
     sec, nanosec = struct.unpack('<iI' if little else '>iI', bytes(raw[4:12]))
-    return sec * 1_000_000_000 + nanosec
+    return sec * NS_PER_S + nanosec
 
 
 class BagDepth:
@@ -88,16 +80,14 @@ class BagDepth:
     :param depth_topic: the depth image topic.
     :param info_topic: its camera_info topic.
     :param slop: largest stamp difference [s].
-    :param config: lifting parameters.
     :raises InputError: a topic is missing or has the wrong type, or the bag cannot be read.
     """
 
-    def __init__(self, source: Any, depth_topic: str, info_topic: str, slop: float = 0.05,
-                 config: LiftConfig = LiftConfig()) -> None:
+    def __init__(self, source: Any, depth_topic: str, info_topic: str,
+                 slop: float = 0.05) -> None:
         from rosbags.rosbag2 import Reader
         self.depth_topic, self.info_topic = depth_topic, info_topic
         self.slop_ns = int(round(slop * 1e9))
-        self.config = config.validate()
         self._typestore = source.typestore
         self._depth_conns = _connections(source.reader, depth_topic, IMAGE_TYPE)
         info_conns = _connections(source.reader, info_topic, INFO_TYPE)
@@ -118,33 +108,24 @@ class BagDepth:
         return {'depth_topic': self.depth_topic, 'depth_info_topic': self.info_topic,
                 'depth_slop_s': self.slop_ns / 1e9}
 
-    def lift(self, stamp_ns: int, image_size: Tuple[int, int],
-             keypoints: np.ndarray) -> Tuple[Optional[Frame3D], str]:
-        """Lift one frame's keypoints; return ``(Frame3D, '')`` or ``(None, reason)``.
+    def depth_for(self, colour_ns: int) -> Tuple[Optional[DepthImage], str]:
+        """Return the depth of one colour frame: ``(DepthImage, '')`` or ``(None, reason)``.
 
-        :param stamp_ns: the colour image's header stamp [ns].
-        :param image_size: ``(height, width)`` of the colour image.
-        :param keypoints: ``(N, 17, 3)`` in colour pixels.
+        :param colour_ns: the colour image's header stamp [ns].
         """
-        depth_at = _nearest(self._depth_stamps, stamp_ns, self.slop_ns)
+        depth_at = _nearest(self._depth_stamps, colour_ns, self.slop_ns)
         if depth_at is None:
             return None, f'no depth image within {self.slop_ns / 1e9:g} s'
         info_at = _nearest(self._info_stamps, self._depth_stamps[depth_at], self.slop_ns)
         if info_at is None:
             return None, f'no camera_info within {self.slop_ns / 1e9:g} s of the depth image'
         depth_msg = self._read_depth(*self._depth_index[depth_at])
-        info = self._infos[info_at][1]
         try:
-            camera = CameraModel.from_camera_info(info.k, info.d, info.distortion_model,
-                                                  info.width, info.height)
-            depth = depth_from_buffer(depth_msg.data, depth_msg.height, depth_msg.width,
-                                      depth_msg.step, depth_msg.encoding,
-                                      bool(depth_msg.is_bigendian))
-            points, status = lift_keypoints(keypoints, depth, camera, self.config,
-                                            image_size=image_size)
+            return DepthImage(depth_from_msg(depth_msg),
+                              camera_model_from_info(self._infos[info_at][1]),
+                              depth_msg.header), ''
         except ValueError as exc:
             return None, str(exc)
-        return Frame3D(points, status, depth_msg.header), ''
 
     def _read_depth(self, stamp_ns: int, bag_ts: int) -> Any:
         for _, _, raw in self._reader.messages(connections=self._depth_conns, start=bag_ts,
@@ -178,14 +159,13 @@ def open_bag_depth(kind: str, source: Any, args: argparse.Namespace) -> Optional
     return BagDepth(source, depth_topic, info_topic, args.depth_slop)
 
 
-def record_3d(record: dict, frame_3d: Optional[Frame3D], reason: str) -> None:
+def record_3d(record: dict, frame_3d: Optional[Points3D], reason: str) -> None:
     """Add the 3D of a frame (or why it has none) to its ``poses.json`` record, in place."""
     if frame_3d is None:
         record['depth_missing'] = reason
         return
-    stamp = frame_3d.header.stamp
     record['depth_frame_id'] = str(frame_3d.header.frame_id)
-    record['depth_stamp_ns'] = int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
+    record['depth_stamp_ns'] = stamp_ns(frame_3d.header.stamp)
     for person, points, status in zip(record['people'], frame_3d.points, frame_3d.status):
         person['keypoints_3d'] = [[_num(x), _num(y), _num(z), int(s)]
                                   for (x, y, z), s in zip(points.tolist(), status.tolist())]

@@ -32,9 +32,10 @@ import struct
 import sys
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-from logocap_ros.ros.image_conversion import compressed_to_bgr, image_to_bgr
+from logocap_ros.frames.image_conversion import compressed_to_bgr, image_to_bgr
+from logocap_ros.frames.sources import Frame, InputError
+from logocap_ros.frames.stamps import stamp_ns
 from logocap_ros.tools.bag_depth import keypoints_3d_messages
-from logocap_ros.tools.sources import Frame, InputError
 from rosbags.rosbag2 import Reader, ReaderError, StoragePlugin, Writer
 from rosbags.typesys import get_types_from_msg, get_typestore, Stores
 
@@ -88,7 +89,7 @@ def poses_message(typestore, result, header, track_ids=None, frame_3d=None) -> A
     :param result: ``PoseResult`` in original-image pixels.
     :param header: the source image's ``std_msgs/msg/Header`` (copied as is).
     :param track_ids: ``(N,)`` track ids, or None for ``NO_TRACK``.
-    :param frame_3d: the frame's ``bag_depth.Frame3D`` (fills ``keypoints_3d`` and
+    :param frame_3d: the frame's ``frames.pipeline.Points3D`` (fills ``keypoints_3d`` and
         ``depth_header``), or None.
     """
     types = typestore.types
@@ -113,11 +114,6 @@ def poses_message(typestore, result, header, track_ids=None, frame_3d=None) -> A
 def _empty_header(types) -> Any:
     return types['std_msgs/msg/Header'](stamp=types['builtin_interfaces/msg/Time'](
         sec=0, nanosec=0), frame_id='')
-
-
-def stamp_to_ns(stamp) -> int:
-    """Return a ``builtin_interfaces/Time`` as integer nanoseconds."""
-    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
 
 
 class BagSource:
@@ -207,7 +203,7 @@ class BagSource:
                 image = image_to_bgr(msg, use_cv_bridge=False)
         except ValueError as exc:
             raise InputError(f'{conn.topic} message {index}: {exc}') from None
-        return Frame(index, image, stamp_to_ns(msg.header.stamp), f'frame_{index:06d}',
+        return Frame(index, image, stamp_ns(msg.header.stamp), f'frame_{index:06d}',
                      msg.header)
 
     def close(self) -> None:

@@ -28,6 +28,7 @@ from pathlib import Path
 import sys
 from typing import Optional, Sequence
 
+from logocap_ros.core.architectures import ARCHS, DEFAULT_ARCH
 from logocap_ros.tools.export_onnx_cli import parse_hw, resolve_network
 
 
@@ -39,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     src.add_argument('--onnx', help='fixed-size ONNX file from logocap-export-onnx')
     src.add_argument('--weights', help="checkpoint, w32/w48 short name, or 'random'; exported "
                                        'to the ONNX cache first')
-    p.add_argument('--arch', choices=['w32', 'w48'], default='w32')
+    p.add_argument('--arch', choices=ARCHS, default=DEFAULT_ARCH)
     p.add_argument('--input-size', type=int, default=None,
                    help='network input short side (default 512 w32, 640 w48)')
     p.add_argument('--image-size', type=parse_hw, default=None, metavar='HxW',
@@ -52,18 +53,25 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument('--workspace-gb', type=float, default=None,
                    help='builder workspace limit in GiB (lower it on small Jetsons)')
     p.add_argument('--cache-dir', default=None,
-                   help='cache root (default: $LOGOCAP_CACHE_DIR or ~/.cache/logocap_ros)')
+                   help='cache root (default: $LOGOCAP_CACHE_DIR, else '
+                        '$XDG_CACHE_HOME/logocap_ros, else ~/.cache/logocap_ros)')
     p.add_argument('--force', action='store_true', help='rebuild even if a valid engine exists')
     p.add_argument('--device', type=int, default=0, help='CUDA device index')
+    p.add_argument('--out', default=None,
+                   help='also copy the engine here, with its model sidecar '
+                        '(<out>.model.json: the facts of the ONNX file), for model:=<out>')
     return p
 
 
 def _onnx_from_args(args: argparse.Namespace) -> Path:
     """Return the ONNX file named by ``--onnx``, or the cached export for ``--weights``."""
     if args.onnx:
+        from logocap_ros.backends.model_file import read_onnx_info
         path = Path(args.onnx)
-        if not path.is_file():
-            raise FileNotFoundError(f'ONNX file not found: {path}')
+        info = read_onnx_info(path)  # refuses a file without consistent model metadata
+        if info.dynamic:
+            raise ValueError(f'{path} takes any input size; an engine needs a fixed one: '
+                             'export with logocap-export-onnx --image-size HxW')
         return path
     from logocap_ros.backends.export_onnx import cached_onnx, input_hw_for
     from logocap_ros.core.estimator import DEFAULT_INPUT_SIZE
@@ -88,11 +96,27 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                              force=args.force, workspace_gb=args.workspace_gb,
                              device_index=args.device)
     except (BackendUnavailable, EngineBuildError, FileNotFoundError, ValueError,
-            RuntimeError) as exc:
+            RuntimeError, OSError) as exc:
         print(f'logocap-build-engine: error: {" ".join(str(exc).split())}', file=sys.stderr)
         return 2
+    if args.out:
+        path = _copy_with_sidecar(Path(path), onnx_path, Path(args.out),
+                                  'fp32' if args.fp32 else 'fp16')
     print(f'engine: {path}')
     return 0
+
+
+def _copy_with_sidecar(engine: Path, onnx_path: Path, out: Path, precision: str) -> Path:
+    """Copy ``engine`` to ``out`` and write its model sidecar (facts of ``onnx_path``)."""
+    import shutil
+    from logocap_ros.backends.model_file import read_onnx_info, write_sidecar
+    info = read_onnx_info(onnx_path)
+    tmp = out.with_name(out.name + '.tmp')
+    shutil.copyfile(engine, tmp)
+    tmp.replace(out)
+    write_sidecar(out, info, {'logocap_ros.engine_precision': precision,
+                              'logocap_ros.source_onnx': onnx_path.name})
+    return out
 
 
 if __name__ == '__main__':

@@ -17,27 +17,39 @@
 
 import argparse
 import sys
-from typing import Callable, Tuple, Type
+from typing import Callable, Optional, Tuple, Type
+
+from logocap_ros.backends.registry import BACKEND_NAMES
+from logocap_ros.core.architectures import ARCHS, DEFAULT_ARCH
 
 
 def add_model_args(parser: argparse.ArgumentParser, weights_required: bool = True) -> None:
-    """Add ``--arch --weights --input-size --no-flip --device --backend`` to ``parser``."""
+    """Add ``--arch --weights|--model --input-size --no-flip --device --backend --precision``."""
     group = parser.add_argument_group('model')
-    group.add_argument('--arch', choices=['w32', 'w48'], default='w32',
+    group.add_argument('--arch', choices=ARCHS, default=DEFAULT_ARCH,
                        help='HRNet width of the checkpoint (default: w32)')
-    group.add_argument('--weights', required=weights_required,
-                       help='checkpoint file, or w32/w48 for the cached official weights '
-                            '(see: logocap-weights download), or random/random:w48 for '
-                            'untrained demo weights')
+    source = group.add_mutually_exclusive_group(required=weights_required)
+    source.add_argument('--weights',
+                        help='checkpoint file, or w32/w48 for the cached official weights '
+                             '(see: logocap-weights download), or random/random:w48 for '
+                             'untrained demo weights (needs PyTorch)')
+    source.add_argument('--model', metavar='FILE',
+                        help='exported model file (.onnx from logocap-export-onnx, or a '
+                             'TensorRT engine from logocap-build-engine --onnx): arch, flip '
+                             'test and input size come from it; no PyTorch needed')
     group.add_argument('--input-size', type=int, default=None,
-                       help='network input short side, a multiple of 64 (default: 512 for '
-                            'w32, 640 for w48, as in the paper)')
+                       help='network input short side, a multiple of 64; 0 or omitted: the '
+                            "model's default (512 for w32, 640 for w48, as in the paper), as "
+                            "the node's input_size:=0")
     group.add_argument('--no-flip', action='store_true',
                        help='disable the flip test (about 2x faster, less accurate)')
     group.add_argument('--device', default='cpu', help="torch device, e.g. 'cpu', 'cuda:0'")
     group.add_argument('--backend', default='auto',
-                       choices=['auto', 'torch', 'onnxruntime', 'tensorrt'],
+                       choices=BACKEND_NAMES,
                        help='inference backend (default: auto)')
+    group.add_argument('--precision', default='fp32', choices=['fp32', 'fp16', 'bf16'],
+                       help='fp32 (default), fp16 (GPU) or bf16 (--backend openvino on a CPU '
+                            'with avx512_bf16/amx_bf16)')
 
 
 def build_estimator(args: argparse.Namespace) -> Callable:
@@ -46,18 +58,24 @@ def build_estimator(args: argparse.Namespace) -> Callable:
     :raises FileNotFoundError: weights missing (the message gives the download command).
     :raises ValueError: the checkpoint cannot be loaded or does not match ``--arch``.
     """
+    if getattr(args, 'model', None):
+        return estimator_from_model(args)
     from logocap_ros.backends.factory import create_estimator
+    from logocap_ros.backends.optional_torch import require_torch
+    require_torch(f'--weights {args.weights}')
     from logocap_ros.core.checkpoint import CheckpointError
     from logocap_ros.core.estimator import EstimatorConfig
-    from logocap_ros.tools.weights import resolve_weights
+    from logocap_ros.backends.weights import resolve_weights
     arch, random = random_weights_arch(args.weights, args.arch)
-    config = EstimatorConfig(arch=arch, input_size=args.input_size,
+    check_device(args.device)
+    config = EstimatorConfig(arch=arch, input_size=args.input_size or None,
                              flip_test=not args.no_flip, device=args.device,
-                             backend=args.backend)
+                             backend=args.backend,
+                             precision=getattr(args, 'precision', 'fp32'))
     if random:
         print(f'--weights {args.weights}: UNTRAINED demo weights, the poses are meaningless',
               file=sys.stderr)
-        return create_estimator('random', config)
+        return create_estimator(args.weights, config)
     weights = resolve_weights(args.weights)
     try:
         return create_estimator(str(weights), config)
@@ -66,22 +84,57 @@ def build_estimator(args: argparse.Namespace) -> Callable:
         raise ValueError(f'{exc}{hint}') from None
 
 
-def random_weights_arch(weights: str, arch: str) -> Tuple[str, bool]:
+def estimator_from_model(args: argparse.Namespace) -> Callable:
+    """Create the ``PoseEstimator`` for ``--model FILE`` (no torch); log what the file says.
+
+    :raises ValueError: missing file, bad metadata, or ``--no-flip`` for a flip-test file.
+    """
+    from logocap_ros.backends.model_estimator import create_estimator_from_model
+    from logocap_ros.backends.model_file import read_model_info
+    info = read_model_info(args.model)
+    if args.no_flip and info.flip_test:
+        raise ValueError(f'--no-flip: {args.model} was exported with the flip test; export '
+                         'one with logocap-export-onnx --no-flip')
+    shown = 'any size' if info.dynamic else f'{info.input_hw[0]}x{info.input_hw[1]}'
+    print(f'--model {args.model}: {info.arch}, flip test {"on" if info.flip_test else "off"}, '
+          f'input {shown}, network {info.network_dtype}', file=sys.stderr)
+    estimator, _ = create_estimator_from_model(args.model, input_size=args.input_size,
+                                               device=args.device, backend=args.backend)
+    return estimator
+
+
+def check_device(device: str) -> None:
+    """Refuse ``--device cuda[:N]`` where PyTorch sees no GPU, in the tools' own syntax.
+
+    :raises ValueError: naming ``--device cpu`` as the fix.
+    """
+    if not str(device).startswith('cuda'):
+        return
+    import torch
+    if not torch.cuda.is_available():
+        raise ValueError(f'--device {device}: PyTorch sees no CUDA GPU here; use --device cpu, '
+                         'or install a CUDA build of PyTorch')
+
+
+def random_weights_arch(weights: Optional[str], arch: str) -> Tuple[str, bool]:
     """Return ``(arch, True)`` for ``random``/``random:w48`` (untrained demo weights).
 
-    The same spelling as the node's ``weights`` parameter; anything else gives
-    ``(arch, False)``.
+    The same spelling as the node's ``weights`` parameter; anything else, or no ``--weights``
+    (``--model``), gives ``(arch, False)``.
 
     :raises ValueError: ``random:<arch>`` with an unknown architecture.
     """
-    text = str(weights).strip()
-    if text != 'random' and not text.startswith('random:'):
-        return arch, False
-    variant = text.partition(':')[2] or arch
-    if variant not in ('w32', 'w48'):
-        raise ValueError(f"--weights {text}: unknown architecture '{variant}'; use random, "
-                         'random:w32 or random:w48')
-    return variant, True
+    from logocap_ros.backends.weights import parse_random
+    random = None if weights is None else parse_random(weights, arch)
+    return (arch, False) if random is None else (random.arch, True)
+
+
+def untrained_source(args: argparse.Namespace) -> bool:
+    """Return True when ``--weights random[:X]`` or a ``--model`` exported from them is used."""
+    if getattr(args, 'model', None):
+        from logocap_ros.backends.model_file import read_model_info
+        return read_model_info(args.model).weights.startswith('random')
+    return random_weights_arch(args.weights, args.arch)[1]
 
 
 def run_reporting_errors(prog: str, body: Callable[[], int],

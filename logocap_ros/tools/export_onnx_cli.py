@@ -24,9 +24,12 @@ they are clearly off, 2 on bad arguments or weights. Progress goes to the log (s
 import argparse
 import logging
 import os
+from pathlib import Path
 import sys
 import time
 from typing import Dict, Optional, Sequence, Tuple
+
+from logocap_ros.core.architectures import ARCHS, DEFAULT_ARCH
 
 LOG = logging.getLogger('logocap_ros.tools.export_onnx')
 
@@ -47,16 +50,13 @@ def resolve_network(arch: str, weights: str):
 
     :raises ValueError: weights missing, unreadable or not matching ``arch`` (one line).
     """
-    from logocap_ros.backends.factory import load_network, RANDOM
+    from logocap_ros.backends.factory import load_network
+    from logocap_ros.backends.weights import parse_random, resolve_weights, WeightsError
     from logocap_ros.core.checkpoint import CheckpointError
-    from logocap_ros.tools.cli_common import random_weights_arch
-    from logocap_ros.tools.weights import resolve_weights
     try:
-        if weights in (RANDOM + ':A', RANDOM + ':B'):  # the refcheck fill variants (tests)
-            return load_network(arch, weights)
-        arch, random = random_weights_arch(weights, arch)  # random, random:w48: as everywhere
-        return load_network(arch, RANDOM if random else str(resolve_weights(weights)))
-    except (CheckpointError, FileNotFoundError) as exc:
+        random = parse_random(weights, arch)  # random, random:w48, random:w32:A, ...
+        return load_network(arch, weights if random else str(resolve_weights(weights)))
+    except (CheckpointError, FileNotFoundError, WeightsError) as exc:
         raise ValueError(str(exc)) from None
 
 
@@ -66,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
         prog='logocap-export-onnx',
         description='Export the whole LOGO-CAP pipeline to ONNX (one input resolution, or any '
                     'with --dynamic) and check it against PyTorch with ONNX Runtime (CPU).')
-    p.add_argument('--arch', choices=['w32', 'w48'], default='w32')
+    p.add_argument('--arch', choices=ARCHS, default=DEFAULT_ARCH)
     p.add_argument('--weights', required=True,
                    help="checkpoint file, w32/w48 (cached official weights), or 'random' "
                         '(deterministic untrained weights, for tests)')
@@ -101,9 +101,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     logging.basicConfig(level=logging.INFO, format='%(message)s')
     try:
         from logocap_ros.core.estimator import DEFAULT_INPUT_SIZE
-        size = args.input_size or DEFAULT_INPUT_SIZE[args.arch]
-        input_hw = None if args.dynamic else ex.input_hw_for(size, args.image_size)
+        out_dir = Path(args.out).expanduser().parent
+        if not out_dir.is_dir():  # never create folders the user did not ask for
+            raise ValueError(f'output folder does not exist: {out_dir}; create it first or '
+                             'pass --out in an existing folder')
         net, meta = resolve_network(args.arch, args.weights)
+        # the network's arch: --weights random:w48 overrides --arch (640, not w32's 512)
+        size = args.input_size or DEFAULT_INPUT_SIZE[getattr(net, 'arch', args.arch)]
+        input_hw = None if args.dynamic else ex.input_hw_for(size, args.image_size)
+        meta['logocap_ros.input_size'] = str(min(input_hw) if input_hw else size)
     except ValueError as exc:
         print(f'logocap-export-onnx: error: {exc}', file=sys.stderr)
         return 2

@@ -22,7 +22,6 @@ name and renamed at the end (:func:`staging_dir`).
 """
 
 import contextlib
-import hashlib
 import os
 from pathlib import Path
 import shutil
@@ -30,23 +29,9 @@ import tempfile
 from typing import Iterator, Union
 
 from logocap_ros.backends.cache import (apply_umask, atomic_write_bytes,  # noqa: F401
-                                        current_umask)
+                                        current_umask, file_sha256 as sha256_file)
 
 PathLike = Union[str, os.PathLike]
-
-
-def sha256_file(path: PathLike, chunk_size: int = 1 << 20) -> str:
-    """Return the hex sha256 digest of a file.
-
-    :param path: file to hash.
-    :param chunk_size: bytes read at a time.
-    :return: 64 lowercase hex characters.
-    """
-    digest = hashlib.sha256()
-    with open(path, 'rb') as stream:
-        for block in iter(lambda: stream.read(chunk_size), b''):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def atomic_write_text(path: PathLike, text: str) -> Path:

@@ -22,7 +22,8 @@ The JSON is a list of ``{"file_name", "image_id", "category_id": 1, "keypoints":
 score] * 17, "score", "bbox"}`` as the official ``tools/test.py`` writes it. ``image_id`` is
 the integer in the file name (``000000397133.jpg`` -> 397133) when every image has one and
 they all differ; otherwise every image gets its 0-based position on the command line, so ids
-are always unique within one output. ``--weights random`` runs untrained demo weights.
+are always unique within one output. ``--weights random`` runs untrained demo weights; their
+``--vis`` drawings carry a banner saying so.
 """
 
 import argparse
@@ -33,7 +34,8 @@ import re
 import sys
 from typing import Callable, List, Optional, Sequence, Tuple
 
-from logocap_ros.tools.cli_common import add_model_args, build_estimator, run_reporting_errors
+from logocap_ros.tools.cli_common import (add_model_args, build_estimator, run_reporting_errors,
+                                          untrained_source)
 from logocap_ros.tools.coco import coco_results
 from logocap_ros.tools.fileutil import atomic_write_text
 import numpy as np
@@ -78,6 +80,9 @@ def read_images(paths: Sequence[Path]) -> List[Tuple[Path, np.ndarray]]:
     import cv2
     images = []
     for path in paths:
+        if path.is_dir():
+            raise InputError(f'{path} is a folder; pass image files ({path}/*.jpg), or run '
+                             f'logocap-offline {path} for a whole folder')
         if not path.is_file():
             raise InputError(f'image not found: {path}')
         data = np.fromfile(str(path), dtype=np.uint8)
@@ -89,11 +94,12 @@ def read_images(paths: Sequence[Path]) -> List[Tuple[Path, np.ndarray]]:
 
 
 def run(estimator: Callable, images: Sequence[Tuple[Path, np.ndarray]],
-        vis_dir: Optional[Path] = None) -> List[dict]:
+        vis_dir: Optional[Path] = None, banner: Optional[str] = None) -> List[dict]:
     """Estimate poses on ``images`` and return the COCO records (``file_name`` added).
 
     :param estimator: ``estimator(image_bgr, color='bgr') -> PoseResult``.
     :param vis_dir: when given, write ``<stem>_poses.png`` with the skeletons drawn there.
+    :param banner: a line written across the top of every drawing (untrained weights).
     """
     paths = [path for path, _ in images]
     ids = image_ids(paths)
@@ -104,17 +110,32 @@ def run(estimator: Callable, images: Sequence[Tuple[Path, np.ndarray]],
         for rec in coco_results(image_id, result):
             records.append({'file_name': path.name, **rec})
         if vis_dir is not None:
-            _write_vis(vis_dir / name, image, result)
+            _write_vis(vis_dir / name, image, result, banner)
         print(f'{path}: image_id {image_id}, {len(result)} people in '
               f'{result.timings.get("total", 0.0):.2f} s')
     return records
 
 
-def _write_vis(out: Path, image: np.ndarray, result) -> None:
+def make_output_folder(folder: Path, option: str) -> None:
+    """Create ``folder`` (and its parents) before any model work.
+
+    :raises InputError: it cannot be created or written, naming the option and the reason.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f'cannot create the {option} folder {folder}: '
+                         f'{exc.strerror or exc}; pass a writable folder') from None
+    if not os.access(folder, os.W_OK):
+        raise InputError(f'the {option} folder {folder} is not writable; pass a writable folder')
+
+
+def _write_vis(out: Path, image: np.ndarray, result, banner: Optional[str] = None) -> None:
     import cv2
-    from logocap_ros.tools.draw import draw_poses
+    from logocap_ros.frames.draw import draw_banner, draw_poses
     from logocap_ros.tools.fileutil import atomic_write_bytes
-    ok, data = cv2.imencode('.png', draw_poses(image, result, draw_scores=True))
+    drawn = draw_poses(image, result, draw_scores=True)
+    ok, data = cv2.imencode('.png', draw_banner(drawn, banner) if banner else drawn)
     if not ok:
         raise OSError(f'cannot encode {out}')
     atomic_write_bytes(out, data.tobytes())
@@ -149,8 +170,12 @@ def _run(args: argparse.Namespace, estimator: Optional[Callable]) -> int:
     images = read_images(args.images)
     if args.out is not None and not args.out.parent.resolve().is_dir():
         raise InputError(f'output folder does not exist: {args.out.parent}')
+    if args.vis is not None:
+        make_output_folder(args.vis, '--vis')
+    from logocap_ros.frames.draw import UNTRAINED_BANNER
+    untrained = untrained_source(args)
     estimator = estimator or build_estimator(args)
-    records = run(estimator, images, args.vis)
+    records = run(estimator, images, args.vis, UNTRAINED_BANNER if untrained else None)
     written = []
     if args.out is not None:
         atomic_write_text(args.out, json.dumps(records) + os.linesep)

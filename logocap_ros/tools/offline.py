@@ -19,7 +19,8 @@ Outputs (in ``--out``, default ``./<input name>_logocap``), all created in a hid
 folder that is renamed into place only when the whole run succeeded:
 
 * ``poses.json`` or ``poses.csv`` (see :mod:`logocap_ros.tools.pose_records`), with a
-  ``track_id`` per person (stable across frames; ``--no-track`` turns tracking off);
+  ``track_id`` per person (stable across frames; ``--no-track`` turns tracking off) and,
+  with ``--smoothing``, the smoothed joints (as the node's ``poses``);
 * with ``--vis``: ``annotated.mp4`` (video and bag input) or ``annotated/`` (image folder or
   a single image, which is processed as a folder of one image);
 * for a bag: ``<bag name>_poses/``, a new rosbag2 (same storage format) with every original
@@ -28,9 +29,12 @@ folder that is renamed into place only when the whole run succeeded:
 * for a bag with a registered depth image + camera_info: 3D joints in all of the above (see
   :mod:`logocap_ros.tools.bag_depth`).
 
-Tracking uses :class:`logocap_ros.core.tracking.PoseTracker` with its default parameters and
-the frame times: the image stamps of a bag, the video position, or ``index / 10 fps`` for an
-image folder.
+Every frame goes through :class:`logocap_ros.frames.pipeline.FramePipeline`, the node's own
+pipeline (pose threshold, tracking, smoothing, 3D), with the settings of the node parameters of
+the same names (``--pose-threshold``, ``--smoothing``, ``--track-min-hits``, ...; see
+:mod:`logocap_ros.tools.pipeline_args`), at the frame times: the image stamps of a bag, the
+video position, or ``index / 10 fps`` for an image folder. A bag run with the node's
+parameters gives the node's people, track ids and 3D, frame by frame.
 
 Examples::
 
@@ -40,25 +44,29 @@ Examples::
 """
 
 import argparse
-from dataclasses import asdict
+from dataclasses import asdict, replace
 import functools
+from glob import escape as glob_escape
 from pathlib import Path
 import sys
-from typing import Callable, List, Optional, Tuple
+from typing import Any, Callable, List, Optional
 
-from logocap_ros.core.tracking import PoseTracker
+from logocap_ros.frames.config import PipelineConfig, tracker_config
+from logocap_ros.frames.pipeline import FramePipeline, FrameResult
+from logocap_ros.frames.sources import detect_kind, ImageFolderSource, InputError, VideoSource
 from logocap_ros.tools.bag_depth import add_depth_args, open_bag_depth, record_3d
 from logocap_ros.tools.cli_common import add_model_args, build_estimator, run_reporting_errors
 from logocap_ros.tools.fileutil import staging_dir
+from logocap_ros.tools.pipeline_args import add_pipeline_args, config_from_args
 from logocap_ros.tools.pose_records import frame_record, write_poses
 from logocap_ros.tools.progress import progress_bar
 from logocap_ros.tools.sinks import DEFAULT_FPS, make_sink
-from logocap_ros.tools.sources import detect_kind, ImageFolderSource, InputError, VideoSource
 
 
-def open_source(path: Path, topic: Optional[str] = None):
+def open_source(path: Path, topic: Optional[str] = None, skip_bad: bool = False):
     """Open the input as ``(kind, source)``; fails before any output is created.
 
+    :param skip_bad: leave unreadable images of an image folder out (listed afterwards).
     :raises InputError: missing, empty or unreadable input, or a missing bag topic.
     """
     kind = detect_kind(path)
@@ -67,14 +75,14 @@ def open_source(path: Path, topic: Optional[str] = None):
         return kind, BagSource(path, topic)
     if topic is not None:
         raise InputError('--topic only applies to rosbag2 input')
-    return kind, (ImageFolderSource(path) if kind == 'images' else VideoSource(path))
+    return kind, (ImageFolderSource(path, skip_bad) if kind == 'images' else VideoSource(path))
 
 
 def process(input_path: Path, estimator: Callable, out_dir: Path, *, fmt: str = 'json',
             vis: bool = False, topic: Optional[str] = None, every: int = 1,
             overwrite: bool = False, show_progress: bool = True,
             meta: Optional[dict] = None, opened: Optional[tuple] = None,
-            track: bool = True, depth=None) -> Path:
+            track: bool = True, depth=None, config: Optional[PipelineConfig] = None) -> Path:
     """Run ``estimator`` over an input and write all outputs to ``out_dir`` atomically.
 
     :param input_path: video file, image folder, or rosbag2 (folder or ``.mcap``/``.db3``).
@@ -86,8 +94,10 @@ def process(input_path: Path, estimator: Callable, out_dir: Path, *, fmt: str = 
     :param every: process every N-th frame (a bag keeps all messages regardless).
     :param opened: ``(kind, source)`` from :func:`open_source` if already opened (it is
         closed here either way).
-    :param track: give people track ids across frames (else every ``track_id`` is -1).
+    :param track: give people track ids across frames (else every ``track_id`` is -1);
+        overrides ``config.tracking``.
     :param depth: a ``BagDepth`` for 3D (bag input only), or None for 2D.
+    :param config: the pipeline settings (default: the node parameters' defaults).
     :return: ``out_dir``.
     :raises InputError: bad input; nothing is left in ``out_dir`` then.
     """
@@ -98,11 +108,13 @@ def process(input_path: Path, estimator: Callable, out_dir: Path, *, fmt: str = 
             raise ValueError(f'--every must be >= 1, not {every}')
         if fmt not in ('json', 'csv'):
             raise ValueError(f"format must be 'json' or 'csv', not {fmt!r}")
-        tracker = PoseTracker() if track else None
-        meta['tracking'] = asdict(tracker.config) if tracker else False
+        config = replace(config or PipelineConfig(), tracking=track)
+        meta['tracking'] = asdict(tracker_config(config)) if track else False
+        meta['pipeline'] = asdict(config)
         with staging_dir(out_dir, overwrite) as tmp:
             sink = make_sink(kind, tmp, source, every) if vis else None
-            step = FrameStep(estimator, sink, tracker, getattr(source, 'fps', None))
+            step = FrameStep(FramePipeline(config, estimator), sink,
+                             getattr(source, 'fps', None))
             runner = functools.partial(_run_bag, depth=depth) if kind == 'bag' else _run_frames
             try:
                 records = runner(source, step, tmp, every, show_progress, meta)
@@ -111,6 +123,9 @@ def process(input_path: Path, estimator: Callable, out_dir: Path, *, fmt: str = 
                     sink.close()
             if not records:
                 raise InputError(f'no frames were processed from {input_path}')
+            skipped = getattr(source, 'skipped', None)
+            if skipped:
+                meta['skipped'] = [{'name': name, 'reason': why} for name, why in skipped]
             write_poses(tmp, records, fmt, meta)
     finally:
         close_source(source)
@@ -125,33 +140,32 @@ def close_source(source) -> None:
 
 
 class FrameStep:
-    """The work on one frame: estimate, track, record, draw.
+    """The work on one frame: the frame pipeline, then record and draw its result.
 
-    :param estimator: ``estimator(image_bgr, color='bgr') -> PoseResult``.
+    :param pipeline: the :class:`FramePipeline` (estimator, tracking, smoothing, 3D).
     :param sink: where annotated frames go, or None.
-    :param tracker: a :class:`PoseTracker`, or None for no track ids.
     :param fps: frame rate used for the time of frames without a stamp (image folders).
     """
 
-    def __init__(self, estimator: Callable, sink, tracker: Optional[PoseTracker],
-                 fps: Optional[float] = None) -> None:
-        self.estimator, self.sink, self.tracker = estimator, sink, tracker
+    def __init__(self, pipeline: FramePipeline, sink, fps: Optional[float] = None) -> None:
+        self.pipeline, self.sink = pipeline, sink
         self.fps = fps or DEFAULT_FPS
         self.records: List[dict] = []
 
-    def __call__(self, frame) -> Tuple[object, Optional[object]]:
-        """Process ``frame``; return ``(PoseResult, track ids or None)``."""
-        result = self.estimator(frame.image, color='bgr')
-        ids = None
-        if self.tracker is not None:
-            stamp_s = (frame.index / self.fps if frame.stamp_ns is None
-                       else frame.stamp_ns * 1e-9)
-            ids = self.tracker.update(result.keypoints, result.scores, result.boxes, stamp_s)
-        self.records.append(frame_record(frame.index, frame.stamp_ns, frame.name, result,
-                                         track_ids=ids))
+    def __call__(self, frame, depth: Any = None) -> FrameResult:
+        """Process ``frame`` (with a ``DepthImage`` or ``(None, reason)`` for 3D)."""
+        stamp_ns = (round(frame.index * 1e9 / self.fps) if frame.stamp_ns is None
+                    else frame.stamp_ns)
+        depth_image, missing = depth if isinstance(depth, tuple) else (depth, '')
+        out = self.pipeline(frame.image, stamp_ns, depth_image)
+        record = frame_record(frame.index, frame.stamp_ns, frame.name, out.people,
+                              track_ids=out.track_ids)
+        if depth is not None:
+            record_3d(record, out.points_3d, missing or out.depth_missing)
+        self.records.append(record)
         if self.sink is not None:
-            self.sink.add(frame, result, ids)
-        return result, ids
+            self.sink.add(frame, out.people, out.track_ids)
+        return out
 
 
 def _run_frames(source, step: FrameStep, tmp: Path, every: int, show_progress: bool,
@@ -176,20 +190,27 @@ def _run_bag(source, step: FrameStep, tmp: Path, every: int, show_progress: bool
         for conn, timestamp, raw, frame in source.messages(every):
             out.write_raw(conn, timestamp, raw)
             if frame is not None:
-                result, ids = step(frame)
-                frame_3d = None
-                if depth is not None:
-                    frame_3d, why = depth.lift(frame.stamp_ns, frame.image.shape[:2],
-                                               result.keypoints)
-                    record_3d(step.records[-1], frame_3d, why)
-                out.write_poses(timestamp, result, frame.header, ids, frame_3d)
+                done = step(frame, depth.depth_for(frame.stamp_ns) if depth else None)
+                out.write_poses(timestamp, done.people, frame.header, done.track_ids,
+                                done.points_3d)
                 bar.update(1)
     return step.records
 
 
 def default_out_dir(input_path: Path) -> Path:
-    """Return ``./<input name>_logocap`` (in the current folder)."""
-    name = input_path.stem if input_path.is_file() else input_path.resolve().name
+    """Return ``./<input name>_logocap`` (in the current folder).
+
+    The name of a file input is its stem (``walk.mp4`` -> ``walk_logocap``), or stem and
+    suffix (``walk_avi_logocap``) when another file with that stem but another suffix lies
+    beside it, so ``walk.mp4`` and ``walk.avi`` never share an output folder.
+    """
+    if not input_path.is_file():
+        return Path.cwd() / f'{input_path.resolve().name}_logocap'
+    name = input_path.stem
+    siblings = [p for p in input_path.parent.glob(f'{glob_escape(name)}.*')
+                if p.is_file() and p.stem == name and p.name != input_path.name]
+    if siblings and input_path.suffix:
+        name = f'{name}_{input_path.suffix[1:]}'
     return Path.cwd() / f'{name}_logocap'
 
 
@@ -209,11 +230,12 @@ def _parser() -> argparse.ArgumentParser:
                         help='bag image topic (default: /camera/image_raw, or the only '
                              'sensor_msgs/Image or CompressedImage topic)')
     parser.add_argument('--every', type=int, default=1, help='process every N-th frame')
+    parser.add_argument('--skip-bad', action='store_true',
+                        help='image folders: leave unreadable (truncated, corrupt) images out '
+                             'and list them, instead of stopping')
     parser.add_argument('--overwrite', action='store_true', help='replace an existing --out')
     parser.add_argument('--quiet', action='store_true', help='no progress bar')
-    parser.add_argument('--no-track', dest='track', action='store_false',
-                        help='no tracking: every track_id is -1 (default: stable ids across '
-                             'frames)')
+    add_pipeline_args(parser)
     add_depth_args(parser)
     return parser
 
@@ -224,19 +246,32 @@ def main(argv: Optional[List[str]] = None, estimator: Optional[Callable] = None)
     :param argv: command line (default ``sys.argv[1:]``).
     :param estimator: use this callable instead of loading ``--weights`` (tests).
     """
+    from logocap_ros.backends.base import BackendUnavailable  # TorchMissing among them
     args = _parser().parse_args(argv)
     return run_reporting_errors(
         'logocap-offline', lambda: _run(args, estimator),
-        (InputError, FileExistsError, FileNotFoundError, ValueError), 'no output written')
+        (InputError, FileExistsError, FileNotFoundError, ValueError, BackendUnavailable),
+        'no output written')
+
+
+def _run_meta(args: argparse.Namespace) -> dict:
+    """Return what the run's outputs record of the model: from ``--model``'s file or options."""
+    if getattr(args, 'model', None):
+        from logocap_ros.backends.model_file import read_model_info
+        info = read_model_info(args.model)
+        return {'arch': info.arch, 'model': str(args.model), 'weights': info.weights,
+                'input_size': args.input_size or info.input_size, 'flip_test': info.flip_test}
+    return {'arch': args.arch, 'weights': str(args.weights), 'input_size': args.input_size,
+            'flip_test': not args.no_flip}
 
 
 def _run(args: argparse.Namespace, estimator: Optional[Callable]) -> int:
     out = args.out or default_out_dir(args.input)
-    meta = {'arch': args.arch, 'weights': str(args.weights), 'input_size': args.input_size,
-            'flip_test': not args.no_flip}
+    meta = _run_meta(args)
+    config = config_from_args(args)
     if out.exists() and not args.overwrite:
         raise FileExistsError(f'{out} already exists (pass --overwrite to replace it)')
-    opened = open_source(args.input, args.topic)  # bad input fails before the model loads
+    opened = open_source(args.input, args.topic, args.skip_bad)  # fails before the model
     depth = None
     try:
         depth = open_bag_depth(*opened, args)
@@ -248,9 +283,13 @@ def _run(args: argparse.Namespace, estimator: Optional[Callable]) -> int:
     try:
         process(args.input, estimator, out, fmt=args.format, vis=args.vis, topic=args.topic,
                 every=args.every, overwrite=args.overwrite, show_progress=not args.quiet,
-                meta=meta, opened=opened, track=args.track, depth=depth)
+                meta=meta, opened=opened, track=config.tracking, depth=depth, config=config)
     finally:
         close_source(depth)
+    skipped = getattr(opened[1], 'skipped', None)
+    if skipped:
+        print(f'logocap-offline: skipped {len(skipped)} unreadable image(s): '
+              + '; '.join(why for _, why in skipped), file=sys.stderr)
     print(f'wrote {out}')
     return 0
 

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import List, Optional, Sequence
 
 import cv2
-from logocap_ros.tools.draw import draw_poses, person_color
-from logocap_ros.tools.sources import Frame, InputError
+from logocap_ros.frames.draw import draw_poses, person_color
+from logocap_ros.frames.sources import Frame, InputError
 
 DEFAULT_FPS = 10.0
 

@@ -27,6 +27,7 @@ import sys
 import time
 from typing import Dict, List, Optional
 
+from logocap_ros.core.architectures import ARCHS, DEFAULT_ARCH
 from logocap_ros.tools.cli_common import run_reporting_errors
 from logocap_ros.tools.export_onnx_cli import parse_hw, resolve_network
 
@@ -38,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
         prog=PROG, description='Write a Triton Inference Server model repository for '
                                'LOGO-CAP (GPU and CPU configurations) and print how to serve it.')
     src = p.add_argument_group('model (export) - or --onnx')
-    src.add_argument('--arch', choices=['w32', 'w48'], default='w32')
+    src.add_argument('--arch', choices=ARCHS, default=DEFAULT_ARCH)
     src.add_argument('--weights', default=None,
                      help="checkpoint file, w32/w48 (cached official weights) or 'random' "
                           '(untrained, tests); not needed with --onnx')
@@ -48,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
                      help='camera image HEIGHTxWIDTH (480x640 for a 640x480 camera); default '
                           'square')
     src.add_argument('--no-flip', action='store_true', help='export without the flip test')
-    src.add_argument('--onnx', default=None,
+    src.add_argument('--onnx', '--model', default=None,
                      help='use this single-image export (logocap-export-onnx) instead')
     srv = p.add_argument_group('serving')
     srv.add_argument('--out', required=True, help='model repository folder (created)')
@@ -104,8 +105,9 @@ def _run(args: argparse.Namespace) -> int:
     try:
         if not args.onnx:
             _export(args, single)
-        elif not single.is_file():
-            raise FileNotFoundError(f'--onnx {single} does not exist')
+        else:
+            from logocap_ros.backends.model_file import read_onnx_info
+            read_onnx_info(single)  # refuses a file without consistent model metadata
         params = _metadata_parameters(read_metadata(single))
         add_batch_dim(single, batched)
         params['logocap_ros.batched'] = 'scan'

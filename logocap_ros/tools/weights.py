@@ -18,16 +18,18 @@
 The checkpoints are the LOGO-CAP authors' (``cherubicXN/logocap``, GitHub release
 ``checkpoints``) and are subject to their terms; this tool only downloads them for the user.
 
-Cache layout (``~/.cache/logocap_ros`` by default; ``$LOGOCAP_CACHE_DIR`` or
-``$XDG_CACHE_HOME/logocap_ros`` override it, ``--cache-dir`` overrides both)::
+Cache layout (:func:`default_cache_dir`: ``$LOGOCAP_CACHE_DIR``, else
+``$XDG_CACHE_HOME/logocap_ros``, else ``~/.cache/logocap_ros``; ``--cache-dir`` overrides it;
+the exports and engines of the backends live there too)::
 
     logocap-hrnet-w32-coco.pth.tar     extracted, validated checkpoints
     logocap-hrnet-w48-coco.pth.tar
     manifest.json                      sha256, size, source URL of every file placed here
+    verified.json                      size/mtime at the last load-time sha256 check
     downloads/logocap.tar.gz(.part)    the release archive while it is being fetched
 
 Short names ``w32``/``w48`` given to the node or a CLI resolve to this cache through
-:func:`resolve_weights`.
+:func:`logocap_ros.backends.weights.resolve_weights`.
 """
 
 import argparse
@@ -40,97 +42,16 @@ import sys
 import tarfile
 from typing import Dict, Iterator, List, Optional, Tuple
 
+# resolution and the load-time check live next to the factory; re-exported for the CLI
+from logocap_ros.backends.weights import (  # noqa: F401
+    _load_json, ARCHIVE_NAME, cached_path, check_cached, CHECKPOINTS, default_cache_dir,
+    download_command, KNOWN_SHA256, load_manifest, MANIFEST_NAME, resolve_weights,
+    VERIFIED_NAME, WeightsError)
 from logocap_ros.tools import weights_archive
 from logocap_ros.tools.download import download_file, DownloadError
 from logocap_ros.tools.fileutil import atomic_write_text, sha256_file
 
 DEFAULT_URL_BASE = 'https://github.com/cherubicXN/logocap/releases/download/checkpoints'
-ARCHIVE_NAME = 'logocap.tar.gz'
-#: Short name -> checkpoint file name inside the release archive (located by name).
-CHECKPOINTS: Dict[str, str] = {
-    'w32': 'logocap-hrnet-w32-coco.pth.tar',
-    'w48': 'logocap-hrnet-w48-coco.pth.tar',
-}
-#: Known-good sha256 digests, by file name. The real values of the authors' release were not
-#: available when this was written, so every entry is ``None`` (= not checked). Fill in a
-#: digest (64 hex characters) to make every download and ``verify`` check it; until then the
-#: digests recorded in ``manifest.json`` at download time are what ``verify`` checks against.
-KNOWN_SHA256: Dict[str, Optional[str]] = {
-    ARCHIVE_NAME: None,
-    CHECKPOINTS['w32']: None,
-    CHECKPOINTS['w48']: None,
-}
-MANIFEST_NAME = 'manifest.json'
-
-
-class WeightsError(RuntimeError):
-    """Download, extraction or verification of the weights failed."""
-
-
-def default_cache_dir() -> Path:
-    """Return the weights cache folder from the environment (created on first download).
-
-    Order: ``$LOGOCAP_CACHE_DIR``, ``$XDG_CACHE_HOME/logocap_ros``, ``~/.cache/logocap_ros``.
-    """
-    explicit = os.environ.get('LOGOCAP_CACHE_DIR')
-    if explicit:
-        return Path(explicit).expanduser()
-    xdg = os.environ.get('XDG_CACHE_HOME')
-    base = Path(xdg).expanduser() if xdg else Path.home() / '.cache'
-    return base / 'logocap_ros'
-
-
-def cached_path(name: str, cache_dir: Optional[os.PathLike] = None) -> Path:
-    """Return where the checkpoint ``name`` (``'w32'``/``'w48'``) lives in the cache."""
-    key = name.lower()
-    if key not in CHECKPOINTS:
-        raise ValueError(f'unknown weights name {name!r}; expected one of {sorted(CHECKPOINTS)}')
-    return Path(cache_dir or default_cache_dir()) / CHECKPOINTS[key]
-
-
-def download_command(name: str, cache_dir: Optional[os.PathLike] = None) -> str:
-    """Return the exact shell command that downloads ``name`` into ``cache_dir``."""
-    cmd = f'logocap-weights download {name.lower()}'
-    if cache_dir is not None and Path(cache_dir) != default_cache_dir():
-        cmd += f' --cache-dir {cache_dir}'
-    return cmd
-
-
-def resolve_weights(name_or_path: os.PathLike,
-                    cache_dir: Optional[os.PathLike] = None) -> Path:
-    """Turn a weights argument (file path, or short name ``w32``/``w48``) into an existing path.
-
-    :param name_or_path: an existing file path, or ``'w32'``/``'w48'`` (case-insensitive)
-        for the cached official checkpoint.
-    :param cache_dir: cache folder; default :func:`default_cache_dir`.
-    :return: the checkpoint path (existing file).
-    :raises FileNotFoundError: with the exact download command when a short name is not in
-        the cache, or when the path does not exist.
-    """
-    text = os.fspath(name_or_path)
-    path = Path(text).expanduser()
-    if path.exists():
-        return path
-    if text.lower() in CHECKPOINTS:
-        target = cached_path(text, cache_dir)
-        if target.is_file():
-            return target
-        raise FileNotFoundError(
-            f'LOGO-CAP {text.upper()} weights are not downloaded yet (expected {target}). '
-            f'Run: {download_command(text, cache_dir)}')
-    raise FileNotFoundError(
-        f'weights file not found: {path}. Pass an existing .pth/.pth.tar file or a short '
-        f'name (w32, w48) after running: logocap-weights download w32')
-
-
-def load_manifest(cache_dir: Path) -> dict:
-    """Read ``manifest.json`` (empty manifest if absent or unreadable)."""
-    try:
-        data = json.loads((cache_dir / MANIFEST_NAME).read_text())
-    except (OSError, ValueError):
-        return {'version': 1, 'files': {}}
-    data.setdefault('files', {})
-    return data
 
 
 def _record(cache_dir: Path, name: str, path: Path, digest: str, source: str,
@@ -346,7 +267,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest='command', required=True)
     dl = sub.add_parser('download', parents=[common],
                         help='fetch and unpack checkpoints into the cache')
-    dl.add_argument('name', choices=['w32', 'w48', 'all'])
+    dl.add_argument('name', choices=list(CHECKPOINTS) + ['all'])
     dl.add_argument('--url-base', default=DEFAULT_URL_BASE,
                     help='where logocap.tar.gz is served (a mirror, or file:///dir)')
     dl.add_argument('--force', action='store_true', help='download again even if present')

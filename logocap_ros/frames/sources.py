@@ -20,6 +20,7 @@ front, so a bad input fails before any output is created.
 """
 
 from dataclasses import dataclass
+import os
 from pathlib import Path
 from typing import Any, Iterator, List, Optional
 
@@ -29,6 +30,9 @@ import numpy as np
 IMAGE_SUFFIXES = frozenset(('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp', '.ppm',
                             '.pgm'))
 BAG_SUFFIXES = frozenset(('.mcap', '.db3'))
+# FFmpeg's own messages ("moov atom not found") would come before the one-line error that
+# says the same; read once, at the first VideoCapture. A user's own setting wins.
+os.environ.setdefault('OPENCV_FFMPEG_LOGLEVEL', '-8')
 
 
 class InputError(RuntimeError):
@@ -113,11 +117,14 @@ class ImageFolderSource:
     """The images of a folder (not recursive), sorted by file name, or one image file.
 
     The first image is decoded when the source is opened, so a single bad image fails
-    before any output is created.
+    before any output is created. With ``skip_bad``, unreadable images (truncated, corrupt)
+    are left out and listed in :attr:`skipped` as ``(file name, reason)`` instead.
     """
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, skip_bad: bool = False) -> None:
         self.folder = folder
+        self.skip_bad = skip_bad
+        self.skipped: List[tuple] = []
         if folder.is_file():
             self.files: List[Path] = [folder]
         else:
@@ -125,8 +132,22 @@ class ImageFolderSource:
                                 if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
         if not self.files:
             raise InputError(f'no images ({", ".join(sorted(IMAGE_SUFFIXES))}) in {folder}')
-        read_image(self.files[0])
+        if not any(self._read(path) is not None for path in self.files):
+            raise InputError(f'none of the {len(self.files)} images in {folder} is readable')
+        self.skipped.clear()  # counted again when the frames are read
         self.fps = None
+
+    def _read(self, path: Path) -> Optional[np.ndarray]:
+        """Decode ``path``; None (and listed in :attr:`skipped`) when skipping bad ones."""
+        try:
+            return read_image(path)
+        except InputError as exc:
+            if not self.skip_bad:
+                hint = '; pass --skip-bad to leave such images out' if len(self.files) > 1 \
+                    else ''
+                raise InputError(f'{exc}{hint}') from None
+            self.skipped.append((path.name, str(exc)))
+            return None
 
     def __len__(self) -> int:
         return len(self.files)
@@ -139,7 +160,9 @@ class ImageFolderSource:
         for index, path in enumerate(self.files):
             if index % every:
                 continue
-            yield Frame(index, read_image(path), None, path.name)
+            image = self._read(path)
+            if image is not None:
+                yield Frame(index, image, None, path.name)
 
 
 class VideoSource:

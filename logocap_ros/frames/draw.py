@@ -17,7 +17,7 @@
 
 Used by ``logocap-offline`` and reusable by ``logocap-infer`` or a debug-image node::
 
-    from logocap_ros.tools.draw import draw_poses
+    from logocap_ros.frames.draw import draw_poses
     annotated = draw_poses(image_bgr, result)            # PoseResult or (N, 17, 3) array
 """
 
@@ -110,3 +110,28 @@ def _draw_label(canvas: np.ndarray, person: np.ndarray, text: str, color, scale:
     y = int(np.clip(person[ok, 1].min() - 4, 10, canvas.shape[0] - 1))
     cv2.putText(canvas, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, 0.4 * max(scale, 1.0), color,
                 1, cv2.LINE_AA)
+
+
+#: The banner on drawings made with untrained (random) weights.
+UNTRAINED_BANNER = 'UNTRAINED random weights: these skeletons are meaningless'
+#: Banner colours (BGR): white text on dark red.
+BANNER_BG, BANNER_FG = (0, 0, 160), (255, 255, 255)
+
+
+def draw_banner(image: np.ndarray, text: str = UNTRAINED_BANNER) -> np.ndarray:
+    """Return a copy of ``image`` with ``text`` on a coloured strip across its top edge.
+
+    :param image: ``(H, W, 3)`` uint8 BGR (drawn on a copy).
+    :param text: one line; the font is scaled to fit the width.
+    :return: the image with a strip of about 6 % of its height (at least 18 px) on top.
+    """
+    canvas = _as_bgr_canvas(image, True)
+    height, width = canvas.shape[:2]
+    strip = min(height, max(18, int(round(0.06 * height))))
+    canvas[:strip] = BANNER_BG
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    (text_w, text_h), _ = cv2.getTextSize(text, font, 1.0, 2)
+    scale = min((width - 8) / max(text_w, 1), 0.7 * strip / max(text_h, 1))
+    cv2.putText(canvas, text, (4, int(strip / 2 + scale * text_h / 2)), font, scale,
+                BANNER_FG, max(1, int(round(scale * 1.5))), cv2.LINE_AA)
+    return canvas
