@@ -17,8 +17,8 @@
 Publishes, with every colour frame, a depth image on ``depth/image_raw`` (``16UC1`` mm or
 ``32FC1`` m, same size as the colour frame) and its ``depth/camera_info`` (the ``--camera-info``
 YAML when given, else a distortion-free pinhole, see
-:func:`logocap_ros.tools.depth_frames.default_intrinsics`): the topics ``logocap_node`` reads
-with ``use_depth:=true``. The depth comes from :mod:`logocap_ros.tools.depth_frames`
+:func:`logocap_ros.frames.depth_frames.default_intrinsics`): the topics ``logocap_node`` reads
+with ``use_depth:=true``. The depth comes from :mod:`logocap_ros.frames.depth_frames`
 (``synthetic`` or files). ``--depth-offset`` shifts the depth stamps to try ``depth_slop``.
 """
 
@@ -26,8 +26,9 @@ import argparse
 from typing import Any, Optional, Tuple
 
 from builtin_interfaces.msg import Time
+from logocap_ros.frames.depth_frames import default_intrinsics, encode_depth, iter_depth
+from logocap_ros.frames.stamps import stamp_from_ns, stamp_ns
 from logocap_ros.ros.qos import image_qos
-from logocap_ros.tools.depth_frames import default_intrinsics, encode_depth, iter_depth
 import numpy as np
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
@@ -102,6 +103,5 @@ def _pinhole_info(shape: Tuple[int, int]) -> CameraInfo:
 
 
 def _shifted(header: Any, offset_ns: int, frame_id: Optional[str]) -> Any:
-    total = int(header.stamp.sec) * 1_000_000_000 + int(header.stamp.nanosec) + offset_ns
-    return Header(stamp=Time(sec=total // 1_000_000_000, nanosec=total % 1_000_000_000),
+    return Header(stamp=stamp_from_ns(stamp_ns(header.stamp) + offset_ns, Time),
                   frame_id=header.frame_id if frame_id is None else frame_id)

@@ -16,7 +16,8 @@
 
 Publishes ``sensor_msgs/Image`` on ``image`` (remappable), stamped with the publish time and
 the given ``frame_id``; with ``--compressed jpeg|png`` also ``sensor_msgs/CompressedImage`` on
-``image/compressed`` (image_transport's naming), and optionally ``sensor_msgs/CameraInfo`` on
+``<image>/compressed`` (image_transport's naming: it follows an ``image:=`` remap unless
+``image/compressed`` is remapped itself), and optionally ``sensor_msgs/CameraInfo`` on
 ``camera_info`` from a camera_calibration YAML file. A video plays at its own frame rate
 unless ``--rate`` says otherwise; images and ``synthetic:WxH`` (moving test frames, no file)
 at 10 Hz. Example::
@@ -32,8 +33,11 @@ import sys
 from typing import Any, Iterator, List, Optional, Tuple, Union
 
 import cv2
+from logocap_ros.frames.image_conversion import bgr_to_image_msg
+from logocap_ros.frames.sources import (IMAGE_SUFFIXES, ImageFolderSource, InputError,
+                                        VideoSource)
 from logocap_ros.ros.camera_depth import add_depth_arguments, DepthPublisher
-from logocap_ros.ros.image_conversion import bgr_to_image_msg
+from logocap_ros.ros.input_monitor import input_topics
 from logocap_ros.ros.qos import image_qos
 from logocap_ros.ros.shutdown import ExitRequest, init_ros, spin_until_exit
 import numpy as np
@@ -43,7 +47,6 @@ from rclpy.node import Node
 from rclpy.utilities import remove_ros_args
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
-IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 #: Frames per second for images, folders and synthetic frames (and videos without a rate).
 DEFAULT_RATE_HZ = 10.0
 #: Largest side of a synthetic frame [px].
@@ -66,17 +69,16 @@ def iter_frames(source: str, loop: bool) -> Iterator[np.ndarray]:
     if source.startswith('synthetic:'):
         return _synthetic(*parse_synthetic(source))
     path = Path(source)
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        if not files:
-            raise ValueError(f'no images ({", ".join(IMAGE_SUFFIXES)}) in folder {path}')
-        return _images(files, loop)
-    if not path.is_file():
+    if not path.exists():
         raise ValueError(f'source not found: {path} (expected a video, image, folder or '
                          'synthetic:WxH)')
-    if path.suffix.lower() in IMAGE_SUFFIXES:
-        return _images([path], True)
-    return _video(path, loop)
+    images = path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES
+    try:  # the readers of logocap-offline (frames/sources.py)
+        opened = ImageFolderSource(path) if images else VideoSource(path)
+    except InputError as exc:
+        raise ValueError(str(exc) if images else f'cannot open video {path}: unsupported '
+                         'format, not a video, or no readable frames') from None
+    return _frames(opened, loop or path.is_file() and images)
 
 
 def parse_synthetic(source: str) -> Tuple[int, int]:
@@ -132,26 +134,16 @@ def encode_compressed(frame: np.ndarray, fmt: str) -> Tuple[str, bytes]:
     return format_string, data.tobytes()
 
 
-def _images(files: List[Path], loop: bool) -> Iterator[np.ndarray]:
-    for file in itertools.cycle(files) if loop else files:
-        image = cv2.imread(str(file), cv2.IMREAD_COLOR)
-        if image is None:
-            raise ValueError(f'cannot read image {file}')
-        yield image
-
-
-def _video(path: Path, loop: bool) -> Iterator[np.ndarray]:
+def _frames(source, loop: bool) -> Iterator[np.ndarray]:
+    """Yield the images of an opened folder or video source, again and again with ``loop``."""
     while True:
-        capture = cv2.VideoCapture(str(path))
-        if not capture.isOpened():
-            raise ValueError(f'cannot open video {path}')
         count = 0
-        ok, frame = capture.read()
-        while ok:
-            count += 1
-            yield frame
-            ok, frame = capture.read()
-        capture.release()
+        try:
+            for frame in source.frames():
+                count += 1
+                yield frame.image
+        except InputError as exc:
+            raise ValueError(str(exc)) from None
         if not loop or count == 0:
             return
 
@@ -167,41 +159,104 @@ def _synthetic(width: int, height: int) -> Iterator[np.ndarray]:
         yield frame
 
 
+#: camera_calibration YAML keys that must be there -> number of values of their ``data``.
+CALIBRATION_MATRICES = {'camera_matrix': 9, 'projection_matrix': 12}
+CALIBRATION_HELP = ('expected a camera_calibration YAML (ros2 run camera_calibration '
+                    'cameracalibrator writes one): image_width, image_height, camera_matrix '
+                    '{data: [9 values]}, projection_matrix {data: [12 values]}, optionally '
+                    'distortion_model, distortion_coefficients, rectification_matrix')
+
+
 def load_camera_info(path: str) -> CameraInfo:
-    """Read a camera_calibration YAML (``image_width``, ``camera_matrix`` ...) into CameraInfo."""
+    """Read a camera_calibration YAML (``image_width``, ``camera_matrix`` ...) into CameraInfo.
+
+    :raises ValueError: the file is not such a YAML (names what is missing or wrong).
+    """
     import yaml
     with open(path, encoding='utf-8') as handle:
-        data = yaml.safe_load(handle)
-    info = CameraInfo()
-    info.width, info.height = int(data['image_width']), int(data['image_height'])
-    info.distortion_model = data.get('distortion_model', 'plumb_bob')
-    info.d = [float(v) for v in data.get('distortion_coefficients', {}).get('data', [])]
-    info.k = [float(v) for v in data['camera_matrix']['data']]
-    info.r = [float(v) for v in data.get('rectification_matrix', {}).get(
-        'data', [1, 0, 0, 0, 1, 0, 0, 0, 1])]
-    info.p = [float(v) for v in data['projection_matrix']['data']]
+        try:
+            data = yaml.safe_load(handle)
+        except yaml.YAMLError as exc:
+            where = ' '.join(str(exc).split())  # one line
+            raise ValueError(f'--camera-info {path}: not valid YAML ({where}); '
+                             f'{CALIBRATION_HELP}') from None
+    if not isinstance(data, dict):
+        raise ValueError(f'--camera-info {path}: holds a {type(data).__name__}, not a mapping; '
+                         f'{CALIBRATION_HELP}')
+    missing = [k for k in ('image_width', 'image_height', *CALIBRATION_MATRICES)
+               if k not in data]
+    if missing:
+        raise ValueError(f'--camera-info {path}: missing {", ".join(missing)}; '
+                         f'{CALIBRATION_HELP}')
+    try:
+        info = CameraInfo()
+        info.width, info.height = int(data['image_width']), int(data['image_height'])
+        info.distortion_model = str(data.get('distortion_model', 'plumb_bob'))
+        info.d = _matrix(data, 'distortion_coefficients', None, [])
+        info.k = _matrix(data, 'camera_matrix', 9)
+        info.r = _matrix(data, 'rectification_matrix', 9, [1, 0, 0, 0, 1, 0, 0, 0, 1])
+        info.p = _matrix(data, 'projection_matrix', 12)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f'--camera-info {path}: {exc}; {CALIBRATION_HELP}') from None
     return info
+
+
+def _matrix(data: dict, key: str, size: Optional[int],
+            default: Optional[list] = None) -> List[float]:
+    """Return ``data[key]['data']`` as floats, checking that it has ``size`` values."""
+    entry = data.get(key)
+    if entry is None:
+        return [float(v) for v in default]
+    values = entry.get('data') if isinstance(entry, dict) else None
+    if not isinstance(values, list) or (size is not None and len(values) != size):
+        raise ValueError(f'{key} needs data: [{size or "N"} numbers], not {entry!r}')
+    return [float(v) for v in values]
+
+
+def size_mismatch(info: Optional[CameraInfo], shape: Tuple[int, ...]) -> Optional[str]:
+    """Return a warning when ``info`` is for another size than frames of ``shape`` (H, W, C)."""
+    if info is None or (info.width, info.height) == (shape[1], shape[0]):
+        return None
+    return (f'camera_info is for {info.width}x{info.height} images but the frames are '
+            f'{shape[1]}x{shape[0]}: its intrinsics do not fit them (3D and rectification '
+            'will be wrong); use a calibration made at the frame size')
+
+
+def open_frames(source: str, loop: bool) -> Tuple[np.ndarray, Iterator[np.ndarray]]:
+    """Open ``source`` and read its first frame; return it and all frames (the first again).
+
+    :raises ValueError: the source cannot be read or has no frames (before ROS starts).
+    """
+    frames = iter_frames(source, loop)
+    first = next(frames, None)
+    if first is None:
+        raise ValueError(f'no frames in {source}')
+    return first, itertools.chain([first], frames)
 
 
 class CameraPublisher(Node):
     """Publishes frames from :func:`iter_frames` at ``rate`` Hz."""
 
-    def __init__(self, args: argparse.Namespace, frames: Iterator[np.ndarray]) -> None:
+    def __init__(self, args: argparse.Namespace, frames: Iterator[np.ndarray],
+                 info: Optional[CameraInfo] = None) -> None:
         super().__init__('camera_publisher')
         self._frames = frames
         self._frame_id = args.frame_id
         self._remaining = args.count if args.count > 0 else None
-        self._info = load_camera_info(args.camera_info) if args.camera_info else None
+        self._info = info
         self._compressed = None if args.compressed == 'none' else args.compressed
         self._image_pub = self.create_publisher(Image, 'image', image_qos(args.qos))
+        # <image>/compressed after an image:= remap, as image_transport names it
+        compressed_topic = input_topics('raw', self.resolve_topic_name)[1]
         self._compressed_pub = (
-            self.create_publisher(CompressedImage, 'image/compressed', image_qos(args.qos))
+            self.create_publisher(CompressedImage, compressed_topic, image_qos(args.qos))
             if self._compressed else None)
         self._info_pub = (self.create_publisher(CameraInfo, 'camera_info', image_qos(args.qos))
                           if self._info is not None else None)
         self._wait = args.wait_for_subscriber
         self._depth = DepthPublisher(self, args, self._info) if args.depth else None
         self.done = False
+        self._size_checked = info is None
         rate, origin = publish_rate(args.rate, args.source)
         self.create_timer(1.0 / rate, self._tick)
         topics = self._image_pub.topic_name + (
@@ -222,6 +277,11 @@ class CameraPublisher(Node):
         if frame is None or self._remaining == 0:
             self.done = True
             return
+        if not self._size_checked:
+            self._size_checked = True
+            warning = size_mismatch(self._info, frame.shape)
+            if warning:
+                self.get_logger().warning(warning)
         msg = bgr_to_image_msg(frame, None, Image)
         msg.header.stamp = self.get_clock().now().to_msg()
         msg.header.frame_id = self._frame_id
@@ -263,7 +323,7 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
                         'camera_info')
     parser.add_argument('--compressed', choices=('none', *COMPRESSED_FORMATS), default='none',
                         help='also publish sensor_msgs/CompressedImage in this format on '
-                        'image/compressed (none)')
+                        '<image>/compressed (none)')
     parser.add_argument('--qos', choices=('best_effort', 'reliable'), default='best_effort',
                         help='reliability (best_effort, like camera drivers)')
     parser.add_argument('--loop', action='store_true', help='restart at the end')
@@ -284,7 +344,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv if argv is None else argv
     args = parse_args(remove_ros_args(argv)[1:])
     try:
-        frames = iter_frames(args.source, args.loop)
+        _, frames = open_frames(args.source, args.loop)
+        info = load_camera_info(args.camera_info) if args.camera_info else None
     except (ValueError, OSError) as exc:
         print(f'[camera_publisher] error: {exc}', file=sys.stderr)
         return 1
@@ -292,7 +353,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     init_ros(argv)
     node: Any = None
     try:
-        node = CameraPublisher(args, frames)
+        node = CameraPublisher(args, frames, info)
         executor = SingleThreadedExecutor()
         executor.add_node(node)
         spin_until_exit(executor, exit_request, done=lambda: node.done)

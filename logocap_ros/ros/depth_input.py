@@ -37,20 +37,17 @@ stamps do not match the depth stamps, an invalid camera_info, or depth and colou
 """
 
 from collections import deque, OrderedDict
-from dataclasses import dataclass
 import os
 import threading
 import time
 from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
-from logocap_ros.core.camera_model import CameraModel
-from logocap_ros.core.depth import check_sizes, depth_from_buffer, lift_keypoints, LiftConfig
-from logocap_ros.ros.conversions import clear_markers
-from logocap_ros.ros.estimator_loader import StartupError
-from logocap_ros.ros.markers_3d import skeleton_markers_3d
+from logocap_ros.frames.image_conversion import camera_model_from_info, depth_from_msg
+from logocap_ros.frames.pipeline import DepthImage, FrameResult
+from logocap_ros.frames.stamps import stamp_ns
 from logocap_ros.ros.parameters import NodeConfig
+from logocap_ros.ros.startup import StartupError
 from logocap_ros.ros.stats import RateLimitedLog
-import numpy as np
 
 DEPTH_TOPIC = 'depth/image_raw'
 INFO_TOPIC = 'depth/camera_info'
@@ -73,30 +70,6 @@ def import_message_filters() -> Any:
                            f'install ros-{distro}-message-filters or set use_depth:=false') \
             from None
     return message_filters
-
-
-def stamp_ns(stamp: Any) -> int:
-    """Return a ``builtin_interfaces/Time`` as integer nanoseconds."""
-    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
-
-
-def camera_model_from_info(info: Any, rectified: bool = False) -> CameraModel:
-    """Convert a ``sensor_msgs/CameraInfo`` to a :class:`CameraModel` (ValueError if invalid)."""
-    return CameraModel.from_camera_info(info.k, info.d, info.distortion_model, info.width,
-                                        info.height, p=info.p, rectified=rectified)
-
-
-def depth_from_msg(msg: Any) -> np.ndarray:
-    """Return the pixels of a depth ``sensor_msgs/Image``: uint16 mm or float32 m, ``(H, W)``."""
-    return depth_from_buffer(msg.data, msg.height, msg.width, msg.step, msg.encoding,
-                             bool(msg.is_bigendian))
-
-
-def lift_config(cfg: NodeConfig) -> LiftConfig:
-    """Return the :class:`LiftConfig` of the node's parameters."""
-    return LiftConfig(min_depth_m=cfg.depth_min_m, max_depth_m=cfg.depth_max_m,
-                      window_px=cfg.depth_window_px, occlusion_m=cfg.depth_occlusion_m,
-                      keypoint_threshold=cfg.keypoint_threshold)
 
 
 class DepthPairs:
@@ -232,61 +205,8 @@ class DepthPairs:
             self._cond.notify_all()
 
 
-@dataclass
-class Lifted:
-    """3D of one frame: points ``(N, 17, 3)`` [m], status ``(N, 17)``, the depth header."""
-
-    points: np.ndarray
-    status: np.ndarray
-    header: Any
-
-    def pose_array_kwargs(self) -> Dict[str, Any]:
-        """Return the 3D keyword arguments of ``conversions.result_to_pose_array``."""
-        return {'points_3d': self.points, 'status_3d': self.status, 'depth_header': self.header}
-
-    def markers(self, track_ids: Any = None) -> Any:
-        """Return the 3D skeleton ``MarkerArray`` (see :mod:`logocap_ros.ros.markers_3d`)."""
-        return skeleton_markers_3d(self.points, self.status, self.header, track_ids)
-
-
-@dataclass
-class DepthFrame:
-    """The depth synchronised with one colour frame, ready to lift any keypoints of it.
-
-    :param depth: ``(H, W)`` uint16 millimetres or float32 metres (a view on the message).
-    :param camera: the depth image's camera model.
-    :param header: the depth image's header (frame and stamp of the 3D points).
-    :param config: lifting parameters.
-    """
-
-    depth: np.ndarray
-    camera: CameraModel
-    header: Any
-    config: LiftConfig
-
-    def lift(self, keypoints: np.ndarray) -> Lifted:
-        """Lift ``(N, 17, 3)`` colour-image keypoints (x, y [px], score) to 3D."""
-        points, status = lift_keypoints(keypoints, self.depth, self.camera, self.config)
-        return Lifted(points, status, self.header)
-
-
-def markers_3d_or_clear(lifted: Optional[Lifted], header: Any, track_ids: Any = None) -> Any:
-    """Return the 3D markers of a frame, or only a ``DELETEALL`` when it has no 3D.
-
-    With 3D on, a frame without depth draws nothing rather than a 2D skeleton in a different
-    scale and frame (the reason is in the log and on ``/diagnostics``).
-
-    :param lifted: the frame's 3D, or None.
-    :param header: the colour image's header (used only for the ``DELETEALL``).
-    :param track_ids: ``(N,)`` track ids for colours and labels, or None.
-    """
-    if lifted is not None:
-        return lifted.markers(track_ids)
-    return clear_markers(header)
-
-
 class DepthInput:
-    """The node's 3D input: subscriptions, synchronisation, lifting and its diagnostics.
+    """The node's 3D input: subscriptions, synchronisation, conversion and its diagnostics.
 
     :param node: the node (subscriptions are created on it).
     :param cfg: the node's configuration (``depth_*`` parameters, ``reliability``).
@@ -323,13 +243,11 @@ class DepthInput:
         """Reserve the depth of the frame the worker starts on (see :meth:`DepthPairs.claim`)."""
         self.pairs.claim(stamp_ns(header.stamp))
 
-    def take(self, header: Any, image_size: Tuple[int, int],
-             cfg: NodeConfig) -> Optional[DepthFrame]:
+    def take(self, header: Any, cfg: NodeConfig) -> Optional[DepthImage]:
         """Return the depth synchronised to ``header``, or None = 2D only (reason logged).
 
         :param header: the colour image's header.
-        :param image_size: ``(height, width)`` of the colour image (must equal the depth's).
-        :param cfg: the current configuration (thresholds may change at run time).
+        :param cfg: the current configuration (``depth_rectified``).
         """
         stamp = stamp_ns(header.stamp)
         pair = self.pairs.take(stamp, timeout=self.pairs.slop)
@@ -337,27 +255,20 @@ class DepthInput:
             return self._missing(self.pairs.why_missing(stamp))
         depth_msg, info = pair
         try:
-            camera = camera_model_from_info(info, cfg.depth_rectified)
-            depth = depth_from_msg(depth_msg)
-            check_sizes(depth, camera, image_size)
+            return DepthImage(depth_from_msg(depth_msg),
+                              camera_model_from_info(info, cfg.depth_rectified),
+                              depth_msg.header)
         except ValueError as exc:
             return self._missing(str(exc))
-        with self._lock:
-            self.frames_3d += 1
-            self.missing_reason = ''
-        return DepthFrame(depth, camera, depth_msg.header, lift_config(cfg))
 
-    def lift(self, header: Any, image_size: Tuple[int, int], result: Any,
-             cfg: NodeConfig) -> Optional[Lifted]:
-        """Lift ``result`` with the depth synchronised to ``header``; None = 2D only (logged).
-
-        :param header: the colour image's header.
-        :param image_size: ``(height, width)`` of the colour image.
-        :param result: the frame's ``PoseResult`` (keypoints in colour pixels).
-        :param cfg: the current configuration.
-        """
-        frame = self.take(header, image_size, cfg)
-        return frame.lift(result.keypoints) if frame is not None else None
+    def report(self, frame: FrameResult) -> None:
+        """Count a processed frame as 3D, or log why its depth gave none (sizes differ)."""
+        if frame.points_3d is not None:
+            with self._lock:
+                self.frames_3d += 1
+                self.missing_reason = ''
+        elif frame.depth_missing:
+            self._missing(frame.depth_missing)
 
     def diagnostic_values(self) -> Dict[str, Any]:
         """Return the ``depth.*`` key/values for ``/diagnostics``."""

@@ -18,47 +18,39 @@ Every failure is raised as :class:`StartupError` with a one-line message that sa
 it, so the node can report it and exit without a traceback.
 """
 
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from typing import Any, Callable, Optional, Tuple
 
-from logocap_ros.ros.parameters import ARCHS, NodeConfig
+from logocap_ros.ros.parameters import NodeConfig
+from logocap_ros.ros.startup import LoadedEstimator, StartupError  # noqa: F401 (re-exported)
 
 
-class StartupError(RuntimeError):
-    """The node cannot start with the given parameters; the message says how to fix it."""
-
-
-@dataclass
-class LoadedEstimator:
-    """An estimator and how to describe it.
-
-    :param estimator: callable ``(bgr (H, W, 3) uint8, color='bgr') -> PoseResult``.
-    :param method: e.g. ``logocap-hrnet-w32 torch cpu fp32 input=512 flip``.
-    :param untrained: True for ``weights:=random`` (demo/test weights, meaningless poses).
-    :param device: the resolved device string.
-    :param backend: the backend's name (``torch``, ``onnxruntime``, ``tensorrt``).
-    """
-
-    estimator: Callable[..., Any]
-    method: str
-    untrained: bool
-    device: str
-    backend: str = 'torch'
+def untrained_warning(loaded: LoadedEstimator) -> str:
+    """Return the warning for untrained weights, naming the fix that fits the backend."""
+    if loaded.backend == 'triton':  # the server's model was exported from random weights
+        return ('the Triton model was exported from random weights: UNTRAINED, the poses are '
+                'meaningless; serve a repository made from a checkpoint for real use '
+                '(logocap-triton-repo --weights w32 or --weights <checkpoint>)')
+    if ' model=' in loaded.method:  # a model file exported from random weights
+        return ('the model file was exported from random weights: UNTRAINED, the poses are '
+                'meaningless; export one from a checkpoint for real use '
+                '(logocap-export-onnx --weights w32)')
+    return ('weights:=random - UNTRAINED demo weights, the poses are meaningless; pass '
+            'weights:=<checkpoint> for real use')
 
 
 def parse_weights(spec: str, arch: str) -> Tuple[Optional[str], str]:
     """Split the ``weights`` parameter into ``(path_or_name or None for random, arch)``.
 
-    ``random`` uses ``arch``; ``random:w48`` overrides it.
+    ``random`` uses ``arch``; ``random:w48`` overrides it (the one spelling of
+    :func:`logocap_ros.backends.weights.parse_random`).
     """
-    text = spec.strip()
-    if text == 'random' or text.startswith('random:'):
-        variant = text.partition(':')[2] or arch
-        if variant not in ARCHS:
-            raise StartupError(f"weights:='{spec}': unknown architecture '{variant}'; use "
-                               f"random, {', '.join('random:' + a for a in ARCHS)}")
-        return None, variant
-    return text, arch
+    from logocap_ros.backends.weights import parse_random
+    try:
+        random = parse_random(spec, arch)
+    except ValueError as exc:
+        raise StartupError(str(exc).replace("weights '", "weights:='", 1)) from None
+    return (spec.strip(), arch) if random is None else (None, random.arch)
 
 
 def resolve_device(device: str, cuda_available: Callable[[], bool]) -> str:
@@ -74,7 +66,7 @@ def resolve_device(device: str, cuda_available: Callable[[], bool]) -> str:
 def resolve_path(spec: str) -> str:
     """Resolve a path or short name (``w32``/``w48``) to an existing checkpoint file."""
     try:
-        from logocap_ros.tools.weights import resolve_weights
+        from logocap_ros.backends.weights import resolve_weights
     except ImportError:
         resolve_weights = None
     if resolve_weights is None:
@@ -97,26 +89,36 @@ def load_estimator(cfg: NodeConfig) -> LoadedEstimator:
     if cfg.backend == 'triton':  # a Triton server runs the network: ros/triton_loader.py
         from logocap_ros.ros.triton_loader import load_triton_estimator
         return load_triton_estimator(cfg)
+    if cfg.model.strip():  # an exported model file: no torch (ros/model_loader.py)
+        from logocap_ros.ros.model_loader import load_model_estimator
+        return load_model_estimator(cfg)
     path, arch = parse_weights(cfg.weights, cfg.arch)
     if path is not None:
         path = resolve_path(path)  # fail fast, before importing torch
+    _require_torch(cfg.weights)
     import torch
-    from logocap_ros.backends.factory import create_estimator, RANDOM
+    from logocap_ros.backends.factory import create_estimator
     from logocap_ros.core.checkpoint import CheckpointError
     from logocap_ros.core.estimator import EstimatorConfig
     device = resolve_device(cfg.device, torch.cuda.is_available)
+    if cfg.backend == 'openvino' and cfg.device == 'auto':
+        device = 'cpu'  # OpenVINO runs on the CPU here (its GPU/NPU: the library API)
     if cfg.precision == 'fp16' and device == 'cpu':
         raise StartupError('precision:=fp16 needs a GPU; use precision:=fp32 on the CPU')
     kwargs = {'arch': arch, 'input_size': cfg.estimator_input_size,
               'flip_test': cfg.flip_test, 'device': device, 'max_people': cfg.max_people,
               'pose_threshold': 0.0, 'backend': cfg.backend, 'precision': cfg.precision}
-    if cfg.warmup_hw is not None:  # the declared camera size: engines are built for it
+    # the declared camera size: engines are built for it. Without one (warmup_image_size '')
+    # nothing runs at configure on the CPU; GPU backends still prepare EstimatorConfig's
+    # default 640x480 (a TensorRT engine must never be built on the first frame)
+    if cfg.warmup_hw is not None or not device.startswith('cuda'):
         kwargs['expected_image_hw'] = cfg.warmup_hw
     names = _field_names(EstimatorConfig)
     try:
         est_cfg = EstimatorConfig(**{k: v for k, v in kwargs.items() if k in names})
         # starts the backend: exports, engine builds and warm-up happen here, at configure
-        estimator = create_estimator(RANDOM if path is None else path, est_cfg)
+        estimator = create_estimator(cfg.weights if path is None else path, est_cfg,
+                                     **backend_options(cfg))
     except StartupError:
         raise
     except (CheckpointError, ImportError, ValueError, RuntimeError, OSError) as exc:
@@ -131,6 +133,17 @@ def load_estimator(cfg: NodeConfig) -> LoadedEstimator:
     return LoadedEstimator(estimator, method, path is None, device, backend)
 
 
+def backend_options(cfg: NodeConfig) -> dict:
+    """Backend options from the node's parameters (backends ignore the ones they lack).
+
+    ``background_builds``: a TensorRT engine for an input size met after start is built in a
+    background thread while its frames are dropped, never in the frame thread.
+    """
+    options = {'background_builds': True, 'engine_path': cfg.engine_path or None,
+               'onnx_path': cfg.onnx_path or None, 'workspace_gb': cfg.workspace_gb or None}
+    return {k: v for k, v in options.items() if v is not None}
+
+
 def release(loaded: Optional[LoadedEstimator]) -> None:
     """Close the estimator's backend and free cached GPU memory when it ran on CUDA."""
     if loaded is None:
@@ -142,6 +155,14 @@ def release(loaded: Optional[LoadedEstimator]) -> None:
         import torch
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
+
+
+def _require_torch(weights: str) -> None:
+    from logocap_ros.backends.optional_torch import require_torch, TorchMissing
+    try:
+        require_torch(f"weights:='{weights}'")
+    except TorchMissing as exc:
+        raise StartupError(str(exc).replace('--model FILE.onnx', 'model:=FILE.onnx')) from None
 
 
 def _field_names(cls: Any) -> set:

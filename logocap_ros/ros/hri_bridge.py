@@ -30,12 +30,14 @@ tracks (also those not seen in this frame but not yet removed), sorted by track 
 publishers are created when its track id first appears in ``live_ids`` and destroyed when it
 leaves. Headers are the image's. A person with ``track_id`` -1 (tentative) gets no body.
 QoS: reliable, volatile (what ``libhri`` subscribes with); per-body messages are only built while
-someone subscribes to them.
+someone subscribes to them. Another node publishing the same ``tracked`` topic (two cameras
+with one ``hri_prefix``) gets one warning naming it and the fix.
 """
 
 import math
 import random
 import string
+import time
 from typing import Any, Dict, Iterable, List, Optional
 
 from hri_msgs.msg import IdsList, NormalizedPointOfInterest2D, NormalizedRegionOfInterest2D, \
@@ -46,6 +48,8 @@ import numpy as np
 
 DEFAULT_PREFIX = '/humans'
 AUTO_ID_LENGTH = 4
+#: Seconds between two looks for another publisher of ``tracked`` (until one is found).
+SHARED_CHECK_S = 2.0
 
 
 def auto_body_id_prefix(rng: Optional[random.Random] = None) -> str:
@@ -56,6 +60,13 @@ def auto_body_id_prefix(rng: Optional[random.Random] = None) -> str:
     """
     rng = rng or random.SystemRandom()
     return ''.join(rng.choice(string.ascii_lowercase) for _ in range(AUTO_ID_LENGTH)) + '_'
+
+
+def shared_tracked_warning(topic: str, others: List[str]) -> str:
+    """Return the warning for ``tracked`` published by other nodes too."""
+    return (f'{", ".join(others)} also publish(es) {topic}: the REP-155 body lists of the '
+            'cameras overwrite each other; give each node its own hri_prefix (e.g. '
+            'hri_prefix:=/humans_front)')
 
 
 def skeleton2d_messages(people: List[PersonPose], width: int, height: int,
@@ -120,6 +131,8 @@ class HriBridge:
         self.body_id_prefix = body_id_prefix
         self._bodies: Dict[int, _Body] = {}
         self._tracked = node.create_publisher(IdsList, f'{self._bodies_ns}/tracked', qos_profile)
+        self.shared_with: List[str] = []  # other nodes seen publishing ``tracked``
+        self._checked_at = -math.inf
 
     @property
     def tracked_topic(self) -> str:
@@ -158,6 +171,7 @@ class HriBridge:
                 if body.roi.get_subscription_count() > 0:
                     body.roi.publish(body_roi(person, width, height, msg.header))
         self._tracked.publish(IdsList(header=msg.header, ids=[self.body_id(i) for i in live]))
+        self._check_shared()
 
     def reset(self, header: Any = None) -> None:
         """Publish an empty ``tracked`` list and destroy every body's publishers."""
@@ -171,6 +185,21 @@ class HriBridge:
         """Reset, then destroy the ``tracked`` publisher; the bridge is unusable afterwards."""
         self.reset()
         self._node.destroy_publisher(self._tracked)
+
+    def _check_shared(self) -> None:
+        """Warn once when another node publishes ``tracked`` (every SHARED_CHECK_S until then)."""
+        now = time.monotonic()
+        if self.shared_with or now - self._checked_at < SHARED_CHECK_S:
+            return
+        self._checked_at = now
+        me = (self._node.get_name(), self._node.get_namespace())
+        self.shared_with = sorted(
+            f"{info.node_namespace.rstrip('/')}/{info.node_name}"
+            for info in self._node.get_publishers_info_by_topic(self.tracked_topic)
+            if (info.node_name, info.node_namespace) != me)
+        if self.shared_with:
+            self._node.get_logger().warning(shared_tracked_warning(self.tracked_topic,
+                                                                   self.shared_with))
 
     def _sync(self, live: List[int]) -> None:
         for track_id in [i for i in self._bodies if i not in live]:

@@ -25,9 +25,10 @@ growing interval (:class:`Backoff`).
 """
 
 import os
-from typing import Callable, Optional, Sequence
+from typing import Callable, Mapping, Optional, Sequence
 
-from logocap_ros.ros.fastdds_profile import FASTDDS_VARIABLE, FASTRTPS_VARIABLE
+from logocap_ros.ros.fastdds_profile import (FASTDDS_VARIABLE, FASTRTPS_VARIABLE,
+                                             variables_to_set_and_unset)
 
 #: Environment variables naming a Fast DDS XML profile (Kilted+, and Humble/Jazzy).
 FASTDDS_PROFILE_VARS = (FASTDDS_VARIABLE, FASTRTPS_VARIABLE)
@@ -122,6 +123,24 @@ def _lost_frames_hint(rmw: str, profile_share: str) -> str:
             f'FASTDDS_DEFAULT_PROFILES_FILE={profile_share} (Kilted; '
             'FASTRTPS_DEFAULT_PROFILES_FILE on Humble/Jazzy) before starting the camera and '
             f'this node ({here}).')
+
+
+def missing_profile_note(rmw: str, profile_share: str,
+                         environ: Optional[Mapping[str, str]] = None) -> Optional[str]:
+    """Return a warning when Fast DDS runs without an XML profile, else None.
+
+    Without the shared-memory profile, large best-effort images from a camera in another
+    process arrive only in part, or not at all, and nothing else says so.
+    """
+    environ = os.environ if environ is None else environ
+    if (rmw and 'fastrtps' not in rmw and 'fastdds' not in rmw) or any(
+            environ.get(v) for v in FASTDDS_PROFILE_VARS):
+        return None
+    use = variables_to_set_and_unset(environ)[0]
+    return (f'Fast DDS without the shared-memory profile ({use} is not set): large images '
+            'from a camera in another process arrive only in part or not at all; export '
+            f"{use}={profile_share} in the camera's and this node's shell (pose.launch.py "
+            'sets it)')
 
 
 def shm_profile_path() -> str:

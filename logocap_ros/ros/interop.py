@@ -25,7 +25,7 @@ publishers, :meth:`InteropOutputs.update` after each ``poses`` message,
 import importlib
 from typing import Any, Iterable, List
 
-from logocap_ros.ros.estimator_loader import StartupError
+from logocap_ros.ros.startup import StartupError
 
 #: Feature parameter -> the ROS message package it needs.
 OPTIONAL_PACKAGES = {'publish_detections': 'vision_msgs', 'hri_enable': 'hri_msgs'}

@@ -16,11 +16,12 @@
 
 Lifecycle: configure reads the parameters, loads the model (and warms it up for
 ``warmup_image_size``), creates the publishers and starts the 1 Hz diagnostics; activate
-subscribes to the image topic and starts the inference thread; deactivate stops both, clears
-the RViz markers and releases the model (and the CUDA cache); cleanup destroys the
-publishers. With ``autostart`` (default) the node configures and activates itself, so plain
-``ros2 run`` works. Diagnostics (:mod:`.diagnostics`), input hints (:mod:`.input_monitor`)
-and parameter rules (:mod:`.parameters`) live in their own modules.
+subscribes to the image topic and starts the inference thread; deactivate stops both and
+clears the RViz markers, keeping the model (so activate is quick); cleanup releases the model
+(and the CUDA cache) and destroys the publishers. With ``autostart`` (default) the node
+configures and activates itself, so plain ``ros2 run`` works. Diagnostics
+(:mod:`.diagnostics`), input hints (:mod:`.input_monitor`) and parameter rules
+(:mod:`.parameters`) live in their own modules.
 
 The subscription callback only stores the newest message in a one-slot mailbox; a worker
 thread converts, runs the model and publishes. Frames arriving while the model runs replace
@@ -33,21 +34,24 @@ import time
 from typing import Any, List, Optional, Tuple
 
 from diagnostic_msgs.msg import DiagnosticArray
-from logocap_ros.msg import PersonPoseArray, SkeletonInfo
+from logocap_ros.backends.base import BackendBusy
+from logocap_ros.frames.config import pipeline_config
+from logocap_ros.frames.image_conversion import compressed_to_bgr, image_to_bgr
+from logocap_ros.frames.pipeline import FramePipeline
+from logocap_ros.frames.stamps import is_unset, stamp_ns
+from logocap_ros.msg import SkeletonInfo
 from logocap_ros.ros import conversions, diagnostics, input_monitor, interop, qos
-from logocap_ros.ros.depth_input import DepthInput, import_message_filters, markers_3d_or_clear
+from logocap_ros.ros.depth_input import DepthInput, import_message_filters
 from logocap_ros.ros.estimator_loader import (load_estimator, LoadedEstimator, release,
-                                              StartupError)
-from logocap_ros.ros.image_conversion import bgr_to_image_msg, compressed_to_bgr, image_to_bgr
+                                              StartupError, untrained_warning)
 from logocap_ros.ros.latest_frame import FrameWorker
 from logocap_ros.ros.log_bridge import LogBridge
-from logocap_ros.ros.parameters import (change_problem, declare_parameters, DYNAMIC, NodeConfig,
-                                        read_config)
-from logocap_ros.ros.people import PeopleFilter, stamp_seconds
+from logocap_ros.ros.outputs import FrameOutputs
+from logocap_ros.ros.parameters import (change_problem, command_line_problem,
+                                        declare_parameters, DYNAMIC, NodeConfig, read_config)
 from logocap_ros.ros.shutdown import ExitRequest, init_ros, spin_until_exit
 from logocap_ros.ros.stats import NodeStats, RateLimitedLog
 from logocap_ros.ros.warmup import run_warmup
-from logocap_ros.tools.draw import draw_poses
 from rcl_interfaces.msg import SetParametersResult
 import rclpy
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
@@ -56,7 +60,6 @@ import rclpy.logging
 from rclpy.utilities import get_rmw_implementation_identifier
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
-from visualization_msgs.msg import MarkerArray
 
 NODE_NAME = 'logocap_node'
 
@@ -79,11 +82,13 @@ class LogocapNode(LifecycleNode):
         self._input_timer = None  # not `_timers`: rclpy's Node keeps its timer list there
         self._warned_qos: set = set()
         self._depth: Optional[DepthInput] = None  # 3D input (use_depth), made on activate
-        self._people = PeopleFilter(self.cfg)  # tracking + smoothing (ros/people.py)
-        self._interop: Optional[interop.InteropOutputs] = None  # vision_msgs / REP-155
+        # estimator, threshold, tracking, smoothing, 3D (frames/pipeline.py)
+        self._pipeline = FramePipeline(pipeline_config(self.cfg))
+        self._outputs: Optional[FrameOutputs] = None  # poses ... REP-155 (ros/outputs.py)
         # lifecycle-state label for diagnostics and parameter rules; what a warm-up is doing
         self._state = 'unconfigured'
         self._warming_up: Optional[str] = None
+        self._busy: Optional[BackendBusy] = None  # the backend prepares a new input size
         self._diag_timer = None
         self._health = diagnostics.HealthMonitor(self.cfg.no_image_warn_s)
         self._no_image = input_monitor.Backoff(self.cfg.no_image_warn_s)
@@ -105,10 +110,9 @@ class LogocapNode(LifecycleNode):
             self._loaded = load_estimator(self.cfg)
         except (ValueError, StartupError) as exc:
             return self._configure_failed(exc)
-        self._people.configure(self.cfg)
+        self._pipeline.configure(pipeline_config(self.cfg))
         if self._loaded.untrained:
-            self.get_logger().warning('weights:=random - UNTRAINED demo weights, the poses are '
-                                      'meaningless; pass weights:=<checkpoint> for real use')
+            self.get_logger().warning(untrained_warning(self._loaded))
         self._health.warn_s = self.cfg.no_image_warn_s
         self._create_publishers()
         self._diag_timer = self.create_timer(1.0, self._publish_diagnostics)
@@ -145,7 +149,7 @@ class LogocapNode(LifecycleNode):
         return True
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
-        """Reload the model if deactivate released it, subscribe, start the worker."""
+        """Subscribe and start the worker (loading the model only if none is kept)."""
         if self._loaded is None:
             try:
                 self._loaded = load_estimator(self.cfg)
@@ -169,16 +173,19 @@ class LogocapNode(LifecycleNode):
         self._state = 'active'
         self.get_logger().info(f'active: listening on {self._sub.topic_name} '
                                f'({self.cfg.reliability}, depth 1)')
+        note = input_monitor.missing_profile_note(get_rmw_implementation_identifier(),
+                                                  input_monitor.shm_profile_path())
+        if note:
+            self.get_logger().warning(note)
         return TransitionCallbackReturn.SUCCESS
 
     def on_deactivate(self, state: State) -> TransitionCallbackReturn:
-        """Unsubscribe, stop the worker, clear the markers, release the model."""
+        """Unsubscribe, stop the worker, clear the markers; the model stays until cleanup."""
         self._stop_processing()
         self._clear_markers()
-        self._release_model()
-        self._people.reset()
-        if self._interop is not None:
-            self._interop.reset()
+        self._pipeline.reset()
+        if self._outputs is not None:
+            self._outputs.reset()
         self._state = 'inactive'
         return TransitionCallbackReturn.SUCCESS
 
@@ -186,7 +193,7 @@ class LogocapNode(LifecycleNode):
         """Destroy the publishers and the diagnostics timer, drop the model."""
         self._destroy_outputs()
         self._release_model()
-        self._people.reset()
+        self._pipeline.reset()
         self._state = 'unconfigured'
         return TransitionCallbackReturn.SUCCESS
 
@@ -213,6 +220,7 @@ class LogocapNode(LifecycleNode):
 
     # ------------------------------------------------------------------------ helpers
     def _release_model(self) -> None:
+        self._pipeline.estimator = None  # no reference left to the released model
         release(self._loaded)
         self._loaded = None
 
@@ -226,29 +234,25 @@ class LogocapNode(LifecycleNode):
         for pub in self._pubs.values():
             self.destroy_publisher(pub)
         self._pubs = {}
-        if self._interop is not None:
-            self._interop.destroy()
-            self._interop = None
+        if self._outputs is not None:
+            self._outputs.destroy()
+            self._outputs = None
 
     def _clear_markers(self) -> None:
         """Remove this node's skeletons from RViz (deactivate, shutdown)."""
-        if 'markers' in self._pubs and self.context.ok():  # not after Ctrl-C ended rclpy
+        if self._outputs is not None and self.context.ok():  # not after Ctrl-C ended rclpy
             header = Header(stamp=self.get_clock().now().to_msg(), frame_id=self._frame_id)
-            self._pubs['markers'].publish(conversions.clear_markers(header))
+            self._outputs.clear_markers(header)
 
     def _create_publishers(self) -> None:
         out = qos.output_qos()
+        self._outputs = FrameOutputs(self, self.cfg, out)
         self._pubs = {
-            'poses': self.create_publisher(PersonPoseArray, 'poses', out),
-            'poses_raw': self.create_publisher(PersonPoseArray, 'poses_raw', out),
-            'markers': self.create_publisher(MarkerArray, 'markers', out),
-            'annotated': self.create_publisher(Image, 'image_annotated', out),
             'info': self.create_publisher(SkeletonInfo, 'skeleton_info', qos.latched_qos()),
             'diag': self.create_publisher(DiagnosticArray, '/diagnostics', 10),
         }
         self._publish_skeleton_info()
-        self._interop = interop.InteropOutputs(self, self.cfg, out)
-        for line in self._interop.describe():
+        for line in self._outputs.describe():
             self.get_logger().info(f'publishing {line}')
 
     def _publish_skeleton_info(self) -> None:
@@ -290,7 +294,7 @@ class LogocapNode(LifecycleNode):
         except (ValueError, TypeError) as exc:
             return SetParametersResult(successful=False, reason=str(exc))
         self.cfg = new_cfg
-        self._people.configure(new_cfg)
+        self._pipeline.configure(pipeline_config(new_cfg))
         self.get_logger().info(f'parameters changed: {changes}')
         if 'no_image_warn_s' in changes:
             self._health.warn_s = new_cfg.no_image_warn_s
@@ -324,54 +328,31 @@ class LogocapNode(LifecycleNode):
         except ValueError as exc:
             self._bad_input(getattr(exc, 'reason', 'invalid'), str(exc))
             return
-        result = loaded.estimator(image, color='bgr')
-        keep = result.scores >= cfg.pose_threshold
-        if not keep.all():
-            result = type(result)(result.keypoints[keep], result.scores[keep],
-                                  result.image_size, result.timings)
-        self._publish_outputs(msg.header, image, result, cfg)
+        self._pipeline.estimator = loaded.estimator
+        stamp = (self.get_clock().now().nanoseconds if is_unset(msg.header.stamp)
+                 else stamp_ns(msg.header.stamp))
+        try:
+            frame = self._pipeline(image, stamp, self._depth_source(msg.header, cfg))
+        except BackendBusy as busy:  # e.g. a TensorRT engine building in the background
+            self._busy = busy
+            self.stats.on_dropped(busy.reason)
+            return
+        self._busy = None
+        if self._depth is not None:
+            self._depth.report(frame)
+        self._outputs.publish(msg.header, image, frame, cfg)
         self.stats.on_processed(self._age(msg.header.stamp), time.perf_counter() - started)
 
-    def _publish_outputs(self, header: Any, image: Any, result: Any, cfg: NodeConfig) -> None:
-        people = self._people.update(result, stamp_seconds(
-            header.stamp, self.get_clock().now().nanoseconds * 1e-9))
-        result, ids = people.result, people.track_ids
-        # 3D (use_depth): lifted from the 2D of poses, smoothed in metres with smoothing:=true
-        depth = self._depth.take(header, image.shape[:2], cfg) if self._depth else None
-        lifted = depth.lift(result.keypoints) if depth else None
-        if lifted is not None:
-            lifted.points = self._people.smooth_3d(people, lifted.points, lifted.status)
-        extra_3d = lifted.pose_array_kwargs() if lifted is not None else {}
-        poses = conversions.result_to_pose_array(result, header, ids, **extra_3d)
-        self._pubs['poses'].publish(poses)
-        if self._interop is not None:  # REP-155 bodies follow the tracker's live ids
-            self._interop.update(poses, self._people.live_ids)
-        if people.smoothed and self._pubs['poses_raw'].get_subscription_count() > 0:
-            raw_3d = depth.lift(people.raw.keypoints).pose_array_kwargs() if depth else {}
-            self._pubs['poses_raw'].publish(
-                conversions.result_to_pose_array(people.raw, header, ids, **raw_3d))
-        markers = self._pubs['markers']
-        if cfg.publish_markers and markers.get_subscription_count() > 0:
-            if cfg.use_depth:
-                markers.publish(markers_3d_or_clear(lifted, header, ids))
-            else:
-                style = conversions.MarkerStyle(metres_per_pixel=cfg.marker_scale,
-                                                plane_z=cfg.marker_z,
-                                                keypoint_threshold=cfg.keypoint_threshold)
-                markers.publish(conversions.result_to_markers(result, header, style, ids))
-        annotated = self._pubs['annotated']
-        if cfg.publish_annotated_image and annotated.get_subscription_count() > 0:
-            colors = [conversions.person_color_bgr(i if ids is None or ids[i] < 0 else ids[i])
-                      for i in range(len(result))]
-            drawn = draw_poses(image, result, keypoint_threshold=cfg.keypoint_threshold,
-                               colors=colors)
-            annotated.publish(bgr_to_image_msg(drawn, header, Image))
+    def _depth_source(self, header: Any, cfg: NodeConfig) -> Any:
+        """Return the pipeline's depth (taken once the model ran), or None without 3D."""
+        depth = self._depth
+        return None if depth is None else (lambda: depth.take(header, cfg))
 
     def _age(self, stamp: Any) -> float:
         """Seconds from the image stamp to now (NaN for an unstamped image)."""
-        if stamp.sec == 0 and stamp.nanosec == 0:
+        if is_unset(stamp):
             return float('nan')
-        return (self.get_clock().now().nanoseconds - (stamp.sec * 10**9 + stamp.nanosec)) / 1e9
+        return (self.get_clock().now().nanoseconds - stamp_ns(stamp)) / 1e9
 
     def _bad_input(self, reason: str, text: str) -> None:
         self.stats.on_bad_input(reason)
@@ -391,10 +372,12 @@ class LogocapNode(LifecycleNode):
             return
         values = self.stats.snapshot()
         activity = diagnostics.Activity(
-            state=self._state, warming_up=self._warming_up,
+            state=self._state,
+            warming_up=self._warming_up or (self._busy.progress() if self._busy else None),
             since_input_s=self._input_silence()[1],
             since_output_s=self.stats.seconds_since_output(),
-            busy_s=self.stats.busy_seconds(), topic=self._topics[0])
+            busy_s=self.stats.busy_seconds(), topic=self._topics[0],
+            frame_s=self.stats.recent_frame_seconds())
         level, message = self._health.assess(time.monotonic(), values, activity)
         loaded = self._loaded
         values.update(lifecycle_state=self._state,
@@ -465,6 +448,11 @@ def main(args: Optional[List[str]] = None) -> int:
         init_ros(args)
     except Exception as exc:  # noqa: BLE001 - rcl reports unparsable arguments this way
         return _startup_failed(f'invalid command line: {exc}')
+    problem = command_line_problem(sys.argv if args is None else args, NODE_NAME)
+    if problem:
+        code = _startup_failed(f'invalid command line: {problem}')
+        rclpy.try_shutdown()
+        return code
     node = None
     try:
         node = LogocapNode()

@@ -28,17 +28,19 @@ declared with dynamic typing, and the node checks that a new value is a number i
 :class:`NodeConfig` holds the values; :meth:`NodeConfig.validate` is pure Python.
 """
 
-from dataclasses import dataclass, fields
+from dataclasses import fields, make_dataclass
 import difflib
 import re
 from typing import (Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional,
-                    Tuple)
+                    Sequence, Tuple)
 
+from logocap_ros.backends.registry import BACKEND_NAMES
+from logocap_ros.core.architectures import ARCHS, DEFAULT_ARCH
 from logocap_ros.core.result import MAX_PEOPLE
+from logocap_ros.frames.config import PIPELINE_SETTINGS
 
-ARCHS = ('w32', 'w48')
-BACKENDS = ('auto', 'torch', 'onnxruntime', 'tensorrt', 'triton')
-PRECISIONS = ('fp32', 'fp16')
+BACKENDS = BACKEND_NAMES
+PRECISIONS = ('fp32', 'fp16', 'bf16')
 TRANSPORTS = ('raw', 'compressed')
 RELIABILITIES = ('best_effort', 'reliable')
 ACCESS = ('startup', 'configure', 'runtime')
@@ -60,17 +62,30 @@ class ParamSpec(NamedTuple):
     limits: Optional[Tuple[float, float, float]] = None  # (from, to, step); step 0 = any
 
 
+def _pipeline(name: str) -> ParamSpec:
+    """Return the ``runtime`` parameter of a frame pipeline setting (``frames/config.py``)."""
+    setting = PIPELINE_SETTINGS[name]
+    return ParamSpec(setting.default, setting.description, 'runtime', setting.limits)
+
+
 PARAMETERS: Dict[str, ParamSpec] = {
-    'arch': ParamSpec('w32', 'HRNet backbone: w32 or w48 (must match the weights)',
+    'arch': ParamSpec(DEFAULT_ARCH, f'HRNet backbone: {" or ".join(ARCHS)} (must match the '
+                      'weights)',
                       'configure'),
     'weights': ParamSpec('', 'checkpoint path, short name (w32, w48) or "random"/"random:w48" '
                          'for untrained demo weights; required (unused by backend triton)',
                          'configure'),
-    'backend': ParamSpec('auto', 'inference backend: auto, torch, onnxruntime, tensorrt, or '
+    'model': ParamSpec('', 'exported model file (.onnx from logocap-export-onnx, or a TensorRT '
+                       'engine from logocap-build-engine --onnx): arch, flip_test and the '
+                       'input size come from it, no PyTorch needed; empty = use weights',
+                       'configure'),
+    'backend': ParamSpec('auto', 'inference backend: auto, torch, onnxruntime, openvino, '
+                         'tensorrt, or '
                          'triton (a Triton server runs the network; see triton_*)', 'configure'),
     'device': ParamSpec('auto', 'auto (cuda:0 if available, else cpu), cpu, cuda or cuda:N',
                         'configure'),
-    'precision': ParamSpec('fp32', 'numeric precision: fp32 or fp16 (fp16 needs a GPU)',
+    'precision': ParamSpec('fp32', 'numeric precision: fp32, fp16 (needs a GPU) or bf16 '
+                           '(backend openvino, CPU with avx512_bf16/amx_bf16)',
                            'configure'),
     'input_size': ParamSpec(0, 'short side of the network input in px, multiple of 64; 0 = '
                             'model default (512 for w32, 640 for w48)', 'configure',
@@ -93,10 +108,8 @@ PARAMETERS: Dict[str, ParamSpec] = {
                              'best_effort (sensor data, depth 1) or reliable', 'configure'),
     'autostart': ParamSpec(True, 'configure and activate the lifecycle node on startup',
                            'startup'),
-    'pose_threshold': ParamSpec(0.05, 'people with a lower pose score are not published',
-                                'runtime', (0.0, 1.0, 0.0)),
-    'keypoint_threshold': ParamSpec(0.1, 'joints with a lower score are not drawn in markers '
-                                    'and the annotated image', 'runtime', (0.0, 1.0, 0.0)),
+    'pose_threshold': _pipeline('pose_threshold'),
+    'keypoint_threshold': _pipeline('keypoint_threshold'),
     'publish_markers': ParamSpec(True, 'publish visualization_msgs/MarkerArray on "markers"',
                                  'runtime'),
     'publish_annotated_image': ParamSpec(True, 'publish "image_annotated" (only computed while '
@@ -117,41 +130,23 @@ PARAMETERS: Dict[str, ParamSpec] = {
     'depth_slop': ParamSpec(0.05, 'largest stamp difference [s] between a colour image and its '
                             'depth image and camera_info (ApproximateTimeSynchronizer slop)',
                             'configure', (0.0, 10.0, 0.0)),
-    'depth_min_m': ParamSpec(0.1, 'joint depths nearer than this are OUT_OF_RANGE [m]',
-                             'runtime', (0.0, 1000.0, 0.0)),
-    'depth_max_m': ParamSpec(10.0, 'joint depths farther than this are OUT_OF_RANGE [m]',
-                             'runtime', (0.0, 1000.0, 0.0)),
-    'depth_window_px': ParamSpec(5, 'side of the square window whose median valid depth is a '
-                                 "joint's depth [px], odd", 'runtime', (1, 51, 2)),
-    'depth_occlusion_m': ParamSpec(0.5, 'a joint whose depth differs more than this from its '
-                                   "person's body depth (median of head, shoulders, hips) is "
-                                   'OCCLUDED [m]', 'runtime', (0.01, 100.0, 0.0)),
+    'depth_min_m': _pipeline('depth_min_m'),
+    'depth_max_m': _pipeline('depth_max_m'),
+    'depth_window_px': _pipeline('depth_window_px'),
+    'depth_occlusion_m': _pipeline('depth_occlusion_m'),
     'depth_rectified': ParamSpec(False, 'the colour and depth images are rectified '
                                  '(image_rect): back-project with camera_info P, no '
                                  'distortion', 'configure'),
-    # -- tracking and smoothing (logocap_ros/ros/people.py) --
-    'tracking': ParamSpec(True, 'give people stable ids across frames (PersonPose.track_id; -1 '
-                          'while a track is tentative or when off)', 'runtime'),
-    'track_min_hits': ParamSpec(3, 'frames in a row a person must be matched before the track '
-                                'gets an id', 'runtime', (1, 100, 1)),
-    'track_max_age': ParamSpec(30, 'frames a person may go unseen (hidden) and keep the id',
-                               'runtime', (0, 1000, 1)),
-    'track_match_threshold': ParamSpec(0.3, 'smallest similarity (0.6 OKS + 0.4 box IoU, '
-                                       'motion-predicted) to continue a track', 'runtime',
-                                       (0.01, 1.0, 0.0)),
-    'smoothing': ParamSpec(False, 'One-Euro smoothing of joint positions per track: poses, '
-                           'markers and image_annotated carry smoothed keypoints, poses_raw '
-                           'the model output', 'runtime'),
-    'smoothing_min_cutoff': ParamSpec(1.0, 'One-Euro cutoff [Hz] of a still joint (lower = '
-                                      'smoother, more lag)', 'runtime', (0.001, 100.0, 0.0)),
-    'smoothing_beta': ParamSpec(0.02, 'One-Euro speed coefficient [1/px] (higher = less lag '
-                                'on fast motion)', 'runtime', (0.0, 10.0, 0.0)),
-    'smoothing_d_cutoff': ParamSpec(1.0, 'One-Euro cutoff [Hz] of the joint speed estimate',
-                                    'runtime', (0.001, 100.0, 0.0)),
-    'smoothing_beta_3d': ParamSpec(5.0, 'One-Euro speed coefficient of the 3D joints [1/m]: '
-                                   'cutoff rise [Hz] per m/s of joint speed (use_depth with '
-                                   'smoothing; 5 ~ smoothing_beta 0.02 for a 600 px focal '
-                                   'length at 2.4 m)', 'runtime', (0.0, 1000.0, 0.0)),
+    # -- tracking and smoothing (logocap_ros/frames/people.py) --
+    'tracking': _pipeline('tracking'),
+    'track_min_hits': _pipeline('track_min_hits'),
+    'track_max_age': _pipeline('track_max_age'),
+    'track_match_threshold': _pipeline('track_match_threshold'),
+    'smoothing': _pipeline('smoothing'),
+    'smoothing_min_cutoff': _pipeline('smoothing_min_cutoff'),
+    'smoothing_beta': _pipeline('smoothing_beta'),
+    'smoothing_d_cutoff': _pipeline('smoothing_d_cutoff'),
+    'smoothing_beta_3d': _pipeline('smoothing_beta_3d'),
     # --- standard interfaces: vision_msgs and REP-155 (ROS4HRI), see ros/interop.py
     'publish_detections': ParamSpec(False, 'publish vision_msgs/Detection2DArray on '
                                     '"detections" (and Detection3DArray on "detections_3d" '
@@ -181,6 +176,17 @@ TRITON_PARAMETERS: Dict[str, ParamSpec] = {
 }
 PARAMETERS.update(TRITON_PARAMETERS)
 
+# --- backend 'tensorrt' (docs/backends.md, "TensorRT in the node")
+TENSORRT_PARAMETERS: Dict[str, ParamSpec] = {
+    'engine_path': ParamSpec('', 'backend tensorrt: a prebuilt engine (logocap-build-engine), '
+                             'used as is; empty = build or reuse cached engines', 'configure'),
+    'onnx_path': ParamSpec('', 'backend tensorrt/onnxruntime: an ONNX export to run (its '
+                           'engine is built or reused); empty = export on demand', 'configure'),
+    'workspace_gb': ParamSpec(0.0, 'backend tensorrt: builder workspace limit [GiB] of engine '
+                              'builds (0 = TensorRT default)', 'configure', (0.0, 1024.0, 0.0)),
+}
+PARAMETERS.update(TENSORRT_PARAMETERS)
+
 #: Parameters that may change while the node runs.
 DYNAMIC = frozenset(name for name, spec in PARAMETERS.items() if spec.access == 'runtime')
 #: Parameters that may change while the node is unconfigured (applied at configure).
@@ -190,56 +196,8 @@ _FLOATS = frozenset(name for name, spec in PARAMETERS.items()
                     if isinstance(spec.default, float))
 
 
-@dataclass(frozen=True)
-class NodeConfig:
-    """All parameter values of the node (see :data:`PARAMETERS` for meanings)."""
-
-    arch: str = 'w32'
-    weights: str = ''
-    backend: str = 'auto'
-    device: str = 'auto'
-    precision: str = 'fp32'
-    input_size: int = 0
-    flip_test: bool = True
-    max_people: int = MAX_PEOPLE
-    warmup_image_size: str = ''
-    input_transport: str = 'raw'
-    reliability: str = 'best_effort'
-    autostart: bool = True
-    pose_threshold: float = 0.05
-    keypoint_threshold: float = 0.1
-    publish_markers: bool = True
-    publish_annotated_image: bool = True
-    marker_scale: float = 0.001
-    marker_z: float = 0.0
-    max_image_pixels: int = 7680 * 4320
-    no_image_warn_s: float = 5.0
-    use_depth: bool = False
-    depth_slop: float = 0.05
-    depth_min_m: float = 0.1
-    depth_max_m: float = 10.0
-    depth_window_px: int = 5
-    depth_occlusion_m: float = 0.5
-    depth_rectified: bool = False
-    # -- tracking and smoothing --
-    tracking: bool = True
-    track_min_hits: int = 3
-    track_max_age: int = 30
-    track_match_threshold: float = 0.3
-    smoothing: bool = False
-    smoothing_min_cutoff: float = 1.0
-    smoothing_beta: float = 0.02
-    smoothing_d_cutoff: float = 1.0
-    smoothing_beta_3d: float = 5.0
-    publish_detections: bool = False
-    hri_enable: bool = False
-    hri_prefix: str = '/humans'
-    hri_body_id_prefix: str = ''
-    # backend 'triton' (TRITON_PARAMETERS)
-    triton_url: str = '127.0.0.1:8000'
-    triton_model: str = 'logocap'
-    triton_model_version: str = ''
-    triton_timeout_s: float = 10.0
+class _NodeConfigMethods:
+    """What :class:`NodeConfig` does beyond holding one value per parameter."""
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> 'NodeConfig':
@@ -253,7 +211,7 @@ class NodeConfig:
         :raises ValueError: listing every invalid parameter and how to fix it.
         """
         names = PARAMETERS if names is None else names
-        if self.backend == 'triton':  # the server has the model: no local weights needed
+        if self.backend == 'triton' or self.model.strip():  # no local weights needed
             names = [n for n in names if n != 'weights']
         problems = [p for p in (_check(name, getattr(self, name)) for name in names) if p]
         if self.depth_min_m >= self.depth_max_m:
@@ -272,6 +230,19 @@ class NodeConfig:
     def warmup_hw(self) -> Optional[Tuple[int, int]]:
         """Return ``(height, width)`` of the warm-up image, None for no warm-up."""
         return parse_image_size(self.warmup_image_size)
+
+
+def _node_config_class() -> type:
+    """Build :class:`NodeConfig` from :data:`PARAMETERS`: one field per parameter, same default."""
+    return make_dataclass(
+        'NodeConfig', [(name, type(spec.default), spec.default)
+                       for name, spec in PARAMETERS.items()],
+        bases=(_NodeConfigMethods,), frozen=True, namespace={
+            '__module__': __name__,
+            '__doc__': 'All parameter values of the node (see :data:`PARAMETERS` for meanings).'})
+
+
+NodeConfig = _node_config_class()
 
 
 def parse_image_size(text: str) -> Optional[Tuple[int, int]]:
@@ -360,6 +331,68 @@ def declare_parameters(node: Any) -> List[str]:
     known = set(PARAMETERS) | {n for n in (overrides or {}) if node.has_parameter(n)}
     return [unknown_parameter_warning(name, known) for name in sorted(overrides or {})
             if name not in known and not name.startswith('qos_overrides.')]
+
+
+def command_line_problem(argv: Sequence[str], node_name: str) -> Optional[str]:
+    """Return why the command line is refused, None when it is fine.
+
+    Checks what rcl does not: arguments outside ``--ros-args`` (``logocap_node --bogus``,
+    otherwise ignored), and ``-p name:=value`` overrides whose value does not fit the
+    parameter's type (rcl silently keeps an earlier ``-p input_size:=64`` when a later
+    ``-p input_size:=abc`` follows). Values are read as YAML, as rcl reads them.
+
+    :param argv: the full command line (``sys.argv``), program name first.
+    :param node_name: the node's name; overrides prefixed with another node's name are skipped.
+    """
+    extra, overrides = _split_command_line(list(argv)[1:], node_name)
+    if extra:
+        return (f"unknown argument(s) {' '.join(extra)}; logocap_node takes only ROS "
+                'arguments: logocap_node --ros-args -p weights:=w32 -r image:=/camera/image_raw')
+    for name, text in overrides:
+        spec = PARAMETERS.get(name)
+        if spec is None or isinstance(spec.default, str):
+            continue
+        value = _yaml_scalar(text)
+        if isinstance(spec.default, bool):
+            fits = isinstance(value, bool)
+        elif isinstance(spec.default, int):
+            fits = isinstance(value, int) and not isinstance(value, bool)
+        else:
+            fits = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not fits:
+            kind = {bool: 'true or false', int: 'an integer'}.get(type(spec.default), 'a number')
+            return f'-p {name}:={text}: {name} must be {kind} (default {spec.default!r})'
+    return None
+
+
+def _split_command_line(args: List[str],
+                        node_name: str) -> Tuple[List[str], List[Tuple[str, str]]]:
+    """Return (arguments outside ``--ros-args``, ``[(name, value text)]`` of ``-p`` for us)."""
+    extra, overrides, in_ros, i = [], [], False, 0
+    while i < len(args):
+        arg = args[i]
+        if arg == '--ros-args':
+            in_ros = True
+        elif arg == '--' and in_ros:
+            in_ros = False
+        elif in_ros and arg in ('-p', '--param') and i + 1 < len(args):
+            i += 1
+            left, _, text = args[i].partition(':=')
+            prefix, _, name = left.rpartition(':')
+            if not prefix or prefix.rsplit('/', 1)[-1] in (node_name, '*', '**'):
+                overrides.append((name, text))
+        elif not in_ros:
+            extra.append(arg)
+        i += 1
+    return extra, overrides
+
+
+def _yaml_scalar(text: str) -> Any:
+    import yaml
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
 
 
 def unknown_parameter_warning(name: str, known: Iterable[str]) -> str:

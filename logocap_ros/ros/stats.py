@@ -43,6 +43,11 @@ class RateMeter:
         self._max_window = max(window_s, max_window_s)
         self._times: Deque[float] = deque()
 
+    @property
+    def window_s(self) -> float:
+        """Return the normal window length [s]."""
+        return self._window
+
     def tick(self) -> None:
         """Record one event now."""
         self._times.append(self._clock())
@@ -105,6 +110,7 @@ class NodeStats:
         self.received = 0
         self.processed = 0
         self.dropped = 0
+        self.dropped_because: Counter = Counter()
         self.bad_input: Counter = Counter()
         self.last_input_time: Optional[float] = None
         self.last_output_time: Optional[float] = None
@@ -117,10 +123,17 @@ class NodeStats:
             self.last_input_time = self._clock()
             self.input_rate.tick()
 
-    def on_dropped(self) -> None:
-        """Count one image replaced by a newer one before the model got to it."""
+    def on_dropped(self, reason: Optional[str] = None) -> None:
+        """Count one image replaced by a newer one before the model got to it.
+
+        :param reason: set when the worker took the image but the backend could not run it
+            (e.g. ``building_engine``); also counted as ``frames_dropped.<reason>``.
+        """
         with self._lock:
             self.dropped += 1
+            if reason is not None:
+                self.dropped_because[reason] += 1
+                self.busy_since = None
 
     def on_started(self) -> None:
         """Record that the worker started on an image."""
@@ -149,11 +162,27 @@ class NodeStats:
             since = self.busy_since
         return None if since is None else self._clock() - since
 
+    def recent_frame_seconds(self, frames: int = 10) -> Optional[float]:
+        """Return the longest processing time [s] of the last ``frames`` frames (None: none)."""
+        with self._lock:
+            recent = list(self._processing)[-frames:]
+        return max(recent) if recent else None
+
     def seconds_since_output(self) -> Optional[float]:
         """Return seconds since the last processed image, None if none was processed yet."""
         with self._lock:
             last = self.last_output_time
         return None if last is None else self._clock() - last
+
+    def _output_rate(self, proc: list) -> float:
+        """Frames per second out; from the one processing time while only one frame is done."""
+        rate = self.output_rate.rate()
+        if rate or self.processed != 1 or not proc or proc[0] <= 0 \
+                or self.last_output_time is None:
+            return rate
+        since = self._clock() - self.last_output_time
+        stale = since > max(self.output_rate.window_s, 2.0 * proc[0])
+        return 0.0 if stale else 1.0 / proc[0]
 
     def seconds_since_input(self) -> Optional[float]:
         """Return seconds since the last image, None if none arrived yet."""
@@ -165,13 +194,15 @@ class NodeStats:
         """Return a flat dict of the current values (rates in Hz, times in ms).
 
         The counters count since the node started; deactivate/activate does not reset them.
+        After the first processed frame (no interval measured yet), the processing rate is
+        1 / that frame's processing time until it goes stale.
         """
         with self._lock:
             lat = sorted(self._latencies)
             proc = list(self._processing)
             values: Dict[str, object] = {
                 'input_rate_hz': self.input_rate.rate(),
-                'processing_rate_hz': self.output_rate.rate(),
+                'processing_rate_hz': self._output_rate(proc),
                 'latency_ms_mean': 1e3 * sum(lat) / len(lat) if lat else float('nan'),
                 'latency_ms_max': 1e3 * lat[-1] if lat else float('nan'),
                 'processing_ms_mean': 1e3 * sum(proc) / len(proc) if proc else float('nan'),
@@ -180,6 +211,8 @@ class NodeStats:
                 'frames_dropped': self.dropped,
                 'bad_input_total': sum(self.bad_input.values()),
             }
+            for reason, count in sorted(self.dropped_because.items()):
+                values[f'frames_dropped.{reason}'] = count
             for reason, count in sorted(self.bad_input.items()):
                 values[f'bad_input.{reason}'] = count
         return values

@@ -21,8 +21,9 @@ An unreachable server or a model that is not LOGO-CAP's is a :class:`StartupErro
 
 from typing import Any, Optional, Tuple
 
-from logocap_ros.ros.estimator_loader import LoadedEstimator, StartupError
+from logocap_ros.core.architectures import ARCHS
 from logocap_ros.ros.parameters import NodeConfig
+from logocap_ros.ros.startup import LoadedEstimator, StartupError
 
 
 def load_triton_estimator(cfg: NodeConfig) -> LoadedEstimator:
@@ -45,7 +46,7 @@ def load_triton_estimator(cfg: NodeConfig) -> LoadedEstimator:
     input_size = _input_size(cfg, backend.input_shape())
     flip = backend.server_flip_test
     arch = params.get('logocap_ros.arch') or cfg.arch
-    est_cfg = EstimatorConfig(arch=arch if arch in ('w32', 'w48') else cfg.arch,
+    est_cfg = EstimatorConfig(arch=arch if arch in ARCHS else cfg.arch,
                               input_size=input_size,
                               flip_test=cfg.flip_test if flip is None else flip,
                               device='cpu', backend='triton', max_people=cfg.max_people,

@@ -17,13 +17,16 @@
 The first call for a new input shape can take long (ONNX export, TensorRT or CUDA kernel
 selection); doing it at configure keeps that out of the first real frame. While it runs, a
 heartbeat thread calls ``tick`` once a second (the node publishes "warming up" diagnostics
-from it, since the executor is busy with the transition).
+from it, since the executor is busy with the transition). A backend that prepares the size in
+the background (:class:`BackendBusy`, e.g. a TensorRT engine build) is waited for here: at
+configure, unlike in the frame thread, waiting is the point.
 """
 
 import threading
 import time
 from typing import Any, Callable, Tuple
 
+from logocap_ros.backends.base import BackendBusy
 import numpy as np
 
 
@@ -46,7 +49,13 @@ def run_warmup(estimator: Callable[..., Any], hw: Tuple[int, int],
     thread = threading.Thread(target=heartbeat, name='logocap_warmup_heartbeat', daemon=True)
     thread.start()
     try:
-        estimator(np.zeros((int(hw[0]), int(hw[1]), 3), np.uint8), color='bgr')
+        image = np.zeros((int(hw[0]), int(hw[1]), 3), np.uint8)
+        while True:
+            try:
+                estimator(image, color='bgr')
+                break
+            except BackendBusy:
+                time.sleep(min(period_s, 0.2))
     finally:
         done.set()
         thread.join(5.0)
