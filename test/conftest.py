@@ -24,8 +24,10 @@ test runs, so in-process ``rclpy.init()`` calls are isolated too.
 import fcntl
 import os
 from pathlib import Path
+import signal
 import tempfile
 from typing import Dict, Iterator, Optional
+import warnings
 
 import pytest
 
@@ -87,12 +89,26 @@ def pytest_configure(config):
     os.environ['ROS_DOMAIN_ID'] = str(_POOL.acquire())
     # ONNX exports, engines and weights made by tests go to a private folder, not ~/.cache
     os.environ.setdefault('LOGOCAP_CACHE_DIR', tempfile.mkdtemp(prefix='logocap_ros_test_cache_'))
+    _receive_sigint()
+
+
+def _dist_version(*names: str) -> str:
+    """Return ``name==version`` of the first installed distribution of ``names``, or ``-``."""
+    from importlib import metadata
+    for name in names:
+        try:
+            return f'{name}=={metadata.version(name)}'
+        except metadata.PackageNotFoundError:
+            continue
+    return '-'
 
 
 def pytest_report_header(config):
-    """Show the ROS 2 isolation settings in pytest's header."""
-    return (f'ROS_DOMAIN_ID={os.environ.get("ROS_DOMAIN_ID")} '
-            f'ROS_AUTOMATIC_DISCOVERY_RANGE={os.environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE")}')
+    """Show the ROS 2 isolation settings and the ROS 2 versions (PyPI wheels) in the header."""
+    return [(f'ROS_DOMAIN_ID={os.environ.get("ROS_DOMAIN_ID")} '
+             f'ROS_AUTOMATIC_DISCOVERY_RANGE={os.environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE")}'),
+            (f'ROS_DISTRO={os.environ.get("ROS_DISTRO", "-")} rclpy: {_dist_version("ros-rclpy")} '
+             f'Fast DDS: {_dist_version("ros-fastdds", "ros-fastrtps")}')]
 
 
 def _cuda_available() -> bool:
@@ -111,6 +127,34 @@ def pytest_collection_modifyitems(config, items):
     skip = pytest.mark.skip(reason='needs a CUDA GPU: torch.cuda.is_available() is False here')
     for item in gpu_items:
         item.add_marker(skip)
+
+
+def _receive_sigint() -> None:
+    """Let the processes the tests start receive SIGINT, as from a terminal.
+
+    A shell starts a background job (``make test &``, a CI runner's script) with SIGINT and
+    SIGQUIT ignored; ignored signals are inherited across exec, and ``ros2 launch`` keeps an
+    ignored SIGINT ignored, so the tests that interrupt a launch would wait in vain. A Python
+    handler here is reset to the default in every child.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@pytest.fixture(autouse=True)
+def keep_stop_signal_handlers() -> Iterator[None]:
+    """Put back SIGINT/SIGTERM handlers a test changed in this process, with a warning.
+
+    Children inherit an ignored signal: one test leaving SIGINT at ``SIG_IGN`` (a CLI's
+    ``main()`` run in-process enters its uninterruptible cleanup) made every later
+    ``ros2 launch`` deaf to Ctrl-C, and the launch tests that interrupt it fail.
+    """
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for signum, handler in saved.items():
+        if signal.getsignal(signum) is not handler:
+            warnings.warn(f'the test left {signal.Signals(signum).name} changed; restored')
+            signal.signal(signum, handler)
 
 
 @pytest.fixture(scope='session')

@@ -35,13 +35,14 @@ import tempfile
 from typing import Dict, Iterator, List
 
 import pytest
-from ros_helpers import child_env, ROOT, wait_until
+from ros_helpers import child_env, model_params, ROOT, wait_until
 
 #: Small, CPU-friendly node settings for launched systems (a params file, as users pass one).
 SMALL_PARAMS = {'input_size': 64, 'flip_test': False, 'max_people': 3, 'pose_threshold': 0.0,
                 'no_image_warn_s': 0.0}
-#: Launch arguments that keep the node cheap (deterministic random weights, PyTorch on CPU).
-SMALL_ARGS = {'weights': 'random', 'backend': 'torch', 'device': 'cpu'}
+#: Launch arguments that keep the node cheap (deterministic random weights, PyTorch on CPU; an
+#: exported model with ONNX Runtime where torch is missing: ros_helpers.model_params).
+SMALL_ARGS = model_params({'weights': 'random', 'backend': 'torch', 'device': 'cpu'})
 #: Lines that must never appear in the output of a clean run.
 FORBIDDEN = ('Traceback', 'Failed to publish', 'process has died', 'XMLPARSER',
              'deprecated', 'terminate called')
@@ -58,9 +59,10 @@ def require_ros2_cli() -> str:
     if exe and importlib.util.find_spec('launch_ros') is not None:
         return exe
     src = ros2_extra_src()
-    if not src.is_dir():
+    if not any(src.glob('*/package.xml')):
         pytest.skip(f'needs ros2 launch and the ros2 CLI, built by `make build` from {src} '
-                    '(ROS2_EXTRA_SRC), which does not exist here', allow_module_level=True)
+                    '(ROS2_EXTRA_SRC), which holds no ROS 2 sources here: `make ros2-sources` '
+                    'fetches and builds them', allow_module_level=True)
     pytest.fail(f'ros2 launch / the ros2 CLI are not on PATH although {src} exists: run '
                 '`make build && source scripts/env.sh`', pytrace=False)
 
@@ -98,7 +100,7 @@ class LaunchedSystem:
         if self._log.closed:
             return self._output_at_close
         with open(self._log.name, encoding='utf-8', errors='replace') as handle:
-            return handle.read()
+            return handle.read() + getattr(self, '_output_extra', '')
 
     def wait_for(self, text: str, timeout: float) -> bool:
         """Wait until ``text`` appears in the output; False on timeout or exit."""
@@ -113,12 +115,31 @@ class LaunchedSystem:
             self.popen.send_signal(signal.SIGINT)
 
     def finish(self, timeout: float = 60.0) -> int:
-        """Wait for ``ros2 launch`` to exit (SIGKILL to the group after ``timeout``)."""
+        """Wait for ``ros2 launch`` to exit (SIGKILL to the group after ``timeout``).
+
+        On a timeout, what every process of the group was doing (state and signal masks from
+        ``/proc``) is added to :meth:`output`, so that a hang can be told from a lost signal.
+        """
         try:
             return self.popen.wait(timeout)
         except subprocess.TimeoutExpired:
+            self._output_extra = self._group_report()
             self.kill()
             return self.popen.wait(10)
+
+    def _group_report(self) -> str:
+        lines = [f'-- still running after the timeout (group {self.popen.pid}):']
+        for status in Path('/proc').glob('[0-9]*/status'):
+            with contextlib.suppress(OSError):
+                fields = dict(line.split(':', 1) for line in status.read_text().splitlines()
+                              if ':' in line)
+                pgid = os.getpgid(int(status.parent.name))
+                if pgid == self.popen.pid:
+                    cmd = (status.parent / 'cmdline').read_bytes().replace(b'\0', b' ')
+                    lines.append(' '.join(f'{k}={fields.get(k, "?").strip()}' for k in (
+                        'Pid', 'State', 'Threads', 'SigBlk', 'SigIgn', 'SigCgt', 'SigPnd',
+                        'ShdPnd')) + f' {cmd[:160].decode(errors="replace")}')
+        return '\n'.join(lines) + '\n'
 
     def kill(self) -> None:
         """SIGKILL every process left in the group (teardown)."""

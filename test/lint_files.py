@@ -22,7 +22,8 @@ from typing import List
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 #: Folders never linted: environments, build outputs, caches.
-SKIP_DIRS = {'.git', '.venv', '.venv-triton', 'build', 'install', 'log', 'out', '.pytest_cache',
+SKIP_DIRS = {'.git', '.venv', '.venv-triton', '.venv-jazzy', '.venv-py310', 'build', 'install',
+             'log', 'out', '.pytest_cache',
              '.hypothesis', '__pycache__', 'dist', '.whl'}
 
 

@@ -23,6 +23,7 @@ at collection, before any participant exists).
 
 import contextlib
 import fcntl
+import importlib.util
 import os
 from pathlib import Path
 import signal
@@ -120,10 +121,52 @@ class Proc:
         return self.popen.returncode
 
 
+def model_params(params: Dict[str, object]) -> Dict[str, object]:
+    """Return node parameters for this venv: ``weights: random`` needs torch.
+
+    Without torch (the Jazzy venv), ``weights='random'`` becomes ``model=$LOGOCAP_TEST_MODEL``
+    (the random weights exported to ONNX by ``make test-jazzy``) and ``backend='torch'``
+    becomes ``onnxruntime``.
+    """
+    if params.get('weights') != 'random' or importlib.util.find_spec('torch') is not None:
+        return dict(params)
+    from logocap_ros.ros.parameters import PARAMETERS
+    if 'model' not in PARAMETERS:
+        import pytest
+        pytest.skip('needs torch (weights:=random; pip install torch, as requirements/dev.txt): '
+                    'this node has no `model` parameter to run from an exported model instead',
+                    allow_module_level=True)
+    model = os.environ.get('LOGOCAP_TEST_MODEL', '')
+    if not model:
+        import pytest
+        pytest.skip('torch is not installed and LOGOCAP_TEST_MODEL names no exported model: '
+                    'install torch (requirements/dev.txt) or run `make test-jazzy`, which '
+                    'exports one', allow_module_level=True)
+    out = {name: value for name, value in params.items() if name != 'weights'}
+    out['model'] = model
+    if out.get('backend') == 'torch':
+        out['backend'] = 'onnxruntime'
+    return out
+
+
+def model_load_line() -> str:
+    """Return the log line the node writes once per model load with ``weights='random'``.
+
+    From weights, ``backend 'auto' chose ...`` (the registry's choice); from the exported model
+    of :func:`model_params` (no torch), ONNX Runtime's ``onnxruntime session for ... ready``.
+    """
+    if importlib.util.find_spec('torch') is not None:
+        return "backend 'auto' chose"
+    return 'onnxruntime session for'
+
+
 def node_command(**params: object) -> List[str]:
-    """Command line starting the real node module with ``-p name:=value`` overrides."""
+    """Command line starting the real node module with ``-p name:=value`` overrides.
+
+    ``weights='random'`` runs from an exported model where torch is missing (:func:`model_params`).
+    """
     args = [sys.executable, '-m', 'logocap_ros.ros.node', '--ros-args']
-    for name, value in params.items():
+    for name, value in model_params(params).items():
         text = str(value).lower() if isinstance(value, bool) else str(value)
         args += ['-p', f'{name}:={text}']
     return args
@@ -209,3 +252,46 @@ def resend_until(publish: Callable[[], None], done: Callable[[], bool], timeout:
             publish()
         return False
     return wait_until(predicate, timeout)
+
+
+@contextlib.contextmanager
+def running_nodes(commands: List[List[str]], ready: str = 'active: listening on /image',
+                  timeout: float = 120.0, before: Optional[Callable[['TestGraph'], None]] = None,
+                  check_exit: bool = True) -> Iterator['TestGraph']:
+    """Start node processes and a test graph in a private domain; yield the graph.
+
+    The graph is made first (``before(graph)`` can subscribe to what must not be missed, e.g.
+    ``/rosout``), then each process, which must print ``ready`` within ``timeout`` s. The
+    graph gets ``proc`` (the first process), ``procs`` and ``domain_id``. On exit the graph
+    closes and every process stops (with ``check_exit``: exit status 0 or SIGINT).
+    """
+    with private_domain() as domain_id:
+        graph = TestGraph(domain_id)
+        if before is not None:
+            before(graph)
+        env = child_env(domain_id)
+        procs = [Proc(command, env) for command in commands]
+        try:
+            for proc in procs:
+                assert proc.wait_for(ready, timeout), proc.output()
+            graph.proc, graph.procs, graph.domain_id = procs[0], procs, domain_id
+            yield graph
+        finally:
+            graph.close()
+            for proc in procs:
+                code = proc.stop()
+                assert not check_exit or code in (0, -2), proc.output()
+
+
+def image_msg(sec: int, width: int = 320, height: int = 240, frame_id: str = 'test_cam',
+              nanosec: int = 0, seed: Optional[int] = None) -> object:
+    """Return a bgr8 ``sensor_msgs/Image`` of random pixels (from ``seed``, default ``sec``)."""
+    import numpy as np
+    from builtin_interfaces.msg import Time
+    from sensor_msgs.msg import Image
+    from std_msgs.msg import Header
+    pixels = np.random.default_rng(sec if seed is None else seed).integers(
+        0, 256, (height, width, 3), np.uint8)
+    return Image(header=Header(stamp=Time(sec=sec, nanosec=nanosec), frame_id=frame_id),
+                 height=height, width=width, encoding='bgr8', step=width * 3,
+                 data=pixels.tobytes())

@@ -17,11 +17,14 @@
 Random weights give meaningless people, so the tracking test of the node needs people with
 known identities: this launcher runs :func:`logocap_ros.ros.node.main` unchanged except that
 the estimator returns the detections of frame ``k`` of a scene of
-:mod:`logocap_ros.tools.tracking_eval`, where ``k`` is written in the image itself
+``test/tracking_eval.py``, where ``k`` is written in the image itself
 (``k = pixel[0, 0, 0] + 256 * pixel[0, 0, 1]``). :func:`scene_result` gives the test
 process the same results, in the same (shuffled) order.
 
-    python test/scripted_pose_node.py SCENE SEED --ros-args -p weights:=scripted ...
+    python test/scripted_pose_node.py SCENE SEED [--scale=S] --ros-args -p weights:=scripted ...
+
+``--scale=S`` multiplies the scene's pixel coordinates by ``S`` (e.g. 0.25: the 1280x720
+scenes in 320x180 images, small enough to send with a depth image per frame).
 """
 
 import sys
@@ -30,12 +33,18 @@ from logocap_ros.core.result import PoseResult
 import numpy as np
 
 
-def scene_result(scene, k: int) -> PoseResult:
-    """Return the estimator output for frame ``k``: its detections, shuffled per frame."""
+def scene_result(scene, k: int, scale: float = 1.0) -> PoseResult:
+    """Return the estimator output for frame ``k``: its detections, shuffled per frame.
+
+    :param scale: factor of the pixel coordinates (and the image size).
+    """
     frame = scene.frames[k]
     order = np.random.default_rng(k).permutation(len(frame.person_ids))
     width, height = scene.image_size
-    return PoseResult(frame.keypoints[order], frame.scores[order], (height, width))
+    keypoints = frame.keypoints[order].copy()
+    keypoints[..., :2] *= scale
+    return PoseResult(keypoints, frame.scores[order],
+                      (int(round(height * scale)), int(round(width * scale))))
 
 
 def scene_order(scene, k: int) -> np.ndarray:
@@ -52,16 +61,20 @@ def frame_index(image: np.ndarray) -> int:
 def main() -> int:
     """Patch the estimator loader of the node module, then run the node's ``main``."""
     from logocap_ros.ros import node
-    from logocap_ros.ros.estimator_loader import LoadedEstimator
-    from logocap_ros.tools.tracking_eval import make_scene
+    from logocap_ros.ros.startup import LoadedEstimator
+    from tracking_eval import make_scene
     scene = make_scene(sys.argv[1], int(sys.argv[2]))
+    rest = sys.argv[3:]
+    scale = 1.0
+    if rest and rest[0].startswith('--scale='):
+        scale, rest = float(rest[0].partition('=')[2]), rest[1:]
 
     def estimator(image, color='bgr'):
-        return scene_result(scene, frame_index(image))
+        return scene_result(scene, frame_index(image), scale)
 
     node.load_estimator = lambda cfg: LoadedEstimator(
         estimator, f'scripted {scene.name}', False, 'cpu', 'scripted')
-    return node.main(sys.argv[:1] + sys.argv[3:])
+    return node.main(sys.argv[:1] + rest)
 
 
 if __name__ == '__main__':

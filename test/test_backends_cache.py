@@ -18,7 +18,8 @@
 import os
 import time
 
-from logocap_ros.backends import cache, cache_cli
+from logocap_ros.backends import cache
+from logocap_ros.tools import cache_cli
 import pytest
 
 MB = 1 << 20
@@ -132,3 +133,22 @@ def test_cache_files_get_the_usual_umask_permissions(tmp_path):
     assert written.read_bytes() == b'data'
     assert written.stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
     assert beside.stat().st_mode & 0o777 == 0o644
+
+
+def test_cache_list_into_a_closed_pipe_and_singular_counts(filled, tmp_path):
+    import subprocess
+    import sys
+    root, _ = filled
+    for k in range(1500):  # more than a pipe holds (64 KiB) after `head -1` left
+        _file(root / 'onnx' / f'export-{k:04d}-{"x" * 40}.onnx', 0, 0)
+    done = subprocess.run(f'{sys.executable} -m logocap_ros.tools.cache_cli --cache-dir '
+                          f'{root} list | head -1', shell=True, capture_output=True, text=True,
+                          timeout=60, executable='/bin/bash')
+    assert done.returncode == 0 and done.stdout.startswith('cache: '), done
+    assert 'BrokenPipe' not in done.stderr and done.stderr == '', done.stderr
+    one = tmp_path / 'one'
+    _file(one / 'onnx' / 'x.onnx', 1, 0)
+    done = subprocess.run([sys.executable, '-m', 'logocap_ros.tools.cache_cli',
+                           '--cache-dir', str(one), 'clear'], capture_output=True, text=True,
+                          timeout=60)
+    assert 'removed 1 file (' in done.stdout and 'files' not in done.stdout, done.stdout

@@ -13,10 +13,11 @@
 # limitations under the License.
 
 
-"""Import direction of the layers: core <- backends <- tools and ros (read from the sources).
+"""Import direction of the layers: core <- backends <- frames <- tools | ros (from the sources).
 
 Every ``import`` and ``from ... import`` in a module counts, also those inside functions
-(lazy imports are imports too).
+(lazy imports are imports too). ``tools`` and ``ros`` sit side by side and never import each
+other; ``ros/triton_loader.py`` never imports ``ros/estimator_loader.py`` (no cycle).
 """
 
 import ast
@@ -27,7 +28,13 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / 'logocap_ros'
 #: Layer -> sub-packages of logocap_ros it must never import.
-FORBIDDEN = {'core': ('backends', 'tools', 'ros'), 'backends': ('tools', 'ros')}
+FORBIDDEN = {'core': ('backends', 'frames', 'tools', 'ros'),
+             'backends': ('frames', 'tools', 'ros'),
+             'frames': ('tools', 'ros'),
+             'tools': ('ros',),
+             'ros': ('tools',)}
+#: Files that must not be in the package (test/benchmark helpers, CLIs outside tools/).
+NOT_IN_PACKAGE = ('tools/tracking_eval.py', 'backends/cache_cli.py')
 
 
 def imported_modules(path: Path) -> Iterator[Tuple[int, str, Tuple[str, ...]]]:
@@ -63,6 +70,32 @@ def test_lower_layers_never_import_upper_ones(layer):
         '\n'.join(bad)
 
 
+def _imports_of(path: Path):
+    for line, module, names in imported_modules(path):
+        for target in _targets(module, names):
+            yield line, target
+
+
+def test_no_import_cycle_between_the_model_loaders():
+    """``triton_loader`` never imports ``estimator_loader`` (they share ``ros/startup.py``)."""
+    bad = [f'ros/triton_loader.py:{line} imports {target}'
+           for line, target in _imports_of(PACKAGE / 'ros' / 'triton_loader.py')
+           if target.startswith('logocap_ros.ros.estimator_loader')]
+    assert not bad, bad
+
+
+def test_misplaced_modules_stay_out():
+    present = [name for name in NOT_IN_PACKAGE if (PACKAGE / name).exists()]
+    assert not present, f'{present}: tracking_eval is a test helper (test/), CLIs live in tools/'
+
+
+def test_every_room_says_what_it_holds():
+    """Each package ``__init__.py`` opens with a docstring (not only the licence comment)."""
+    bad = [str(init.relative_to(PACKAGE.parent)) for init in sorted(PACKAGE.rglob('__init__.py'))
+           if not ast.get_docstring(ast.parse(init.read_text()))]
+    assert not bad, bad
+
+
 def test_backends_use_no_private_core_helpers():
     bad = []
     for path in sorted((PACKAGE / 'backends').rglob('*.py')):
@@ -90,3 +123,23 @@ def test_the_checker_sees_lazy_and_relative_imports(tmp_path):
     finally:
         fake.unlink()
     assert found == {'logocap_ros.backends', 'logocap_ros.ros'}
+
+
+@pytest.mark.parametrize('layer, source, target', [
+    ('tools', 'from logocap_ros.ros.image_conversion import image_to_bgr', 'ros'),
+    ('ros', 'from logocap_ros.tools.draw import draw_poses', 'tools'),
+    ('ros', 'def f():\n    from logocap_ros.tools import weights', 'tools'),
+    ('backends', 'from logocap_ros.tools.weights import resolve_weights', 'tools'),
+    ('frames', 'from ..ros import conversions', 'ros'),
+    ('core', 'from logocap_ros.frames.pipeline import FramePipeline', 'frames'),
+])
+def test_the_forbidden_arrows_are_caught(layer, source, target):
+    """Each arrow the issue names (tools <-> ros, backends -> tools, ...) fails the check."""
+    probe = PACKAGE / layer / '_layering_probe.py'
+    probe.write_text(source + '\n')
+    try:
+        hits = [t for _, t in _imports_of(probe)
+                if t.split('.')[:2] == ['logocap_ros', target]]
+    finally:
+        probe.unlink()
+    assert hits and target in FORBIDDEN[layer]

@@ -281,3 +281,11 @@ def test_export_clis_accept_the_random_spellings_of_the_node(weights, arch):
     from logocap_ros.tools.export_onnx_cli import resolve_network
     net, _ = resolve_network('w32', weights)
     assert net.arch == arch
+
+
+def test_export_cli_never_creates_a_missing_output_folder(tmp_path, capsys):
+    out = tmp_path / 'nonexistent' / 'x.onnx'
+    rc = export_onnx_cli.main(['--weights', 'random', '--input-size', '64', '--out', str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2 and 'output folder does not exist' in err, err
+    assert not out.parent.exists()

@@ -34,7 +34,8 @@ def net():
 
 
 def test_names_and_unknown_backend(net):
-    assert set(registry.BACKEND_NAMES) == {'auto', 'torch', 'onnxruntime', 'tensorrt', 'triton'}
+    assert set(registry.BACKEND_NAMES) == {'auto', 'torch', 'onnxruntime', 'openvino', 'tensorrt',
+                                           'triton'}
     with pytest.raises(ValueError, match='unknown backend .*choose one of auto'):
         registry.create_backend('tflite', net)
 
@@ -102,7 +103,8 @@ def test_onnxruntime_cuda_without_provider_is_unavailable(net, monkeypatch):
                                                  'CUDAExecutionProvider'])
     assert [p[0] if isinstance(p, tuple) else p for p in chosen] == [
         'TensorrtExecutionProvider', 'CUDAExecutionProvider', 'CPUExecutionProvider']
-    assert chosen[0][1]['trt_fp16_enable'] is True and chosen[0][1]['device_id'] == 1
+    # fp16 comes from the half-network export, never from the EP's whole-graph FP16 flag
+    assert chosen[0][1]['trt_fp16_enable'] is False and chosen[0][1]['device_id'] == 1
 
 
 def test_physical_cores_is_sane():

@@ -14,7 +14,7 @@
 
 """PoseTracker: track states, ids, bad input, and MOT scores against a box-IoU baseline.
 
-The MOT tests run the synthetic scenes of ``logocap_ros.tools.tracking_eval`` (people
+The MOT tests run the synthetic scenes of ``test/tracking_eval.py`` (people
 crossing and hiding each other, walking behind pillars, entering and leaving, 30 at once;
 joint noise, dropped and NaN joints, missed people) and count identity switches and
 fragmentations with ``motmetrics``.
@@ -22,10 +22,10 @@ fragmentations with ``motmetrics``.
 
 from logocap_ros.core.tracking import NO_TRACK, PoseTracker, TrackerConfig
 from logocap_ros.core.tracking_cost import assign, box_iou, object_keypoint_similarity
-from logocap_ros.tools.tracking_eval import (evaluate, IoUTracker, make_scene, SCENES,
-                                             TEMPLATE)
 import numpy as np
 import pytest
+from tracking_eval import (evaluate, IoUTracker, make_scene, SCENES,
+                           TEMPLATE)
 
 SEEDS = (0, 1, 2)
 FPS = 30.0
@@ -112,7 +112,10 @@ def test_people_far_apart_never_match():
     tracker = PoseTracker(TrackerConfig(min_hits=1))
     first = step(tracker, 0, person(100, 300))
     second = step(tracker, 1, person(1000, 300))
-    assert first != second
+    assert first.tolist() == [0] and second.tolist() == [1], 'a new track, not a jump'
+    assert tracker.live_ids == frozenset({0, 1}) and tracker.counts == (0, 1, 1)  # 0 is lost
+    third = step(tracker, 2, person(1000, 300), person(100, 300))
+    assert third.tolist() == [1, 0], 'both tracks continue where they were'
 
 
 # --------------------------------------------------------------------------- bad input

@@ -45,7 +45,7 @@ CONSOLE_SCRIPTS = {
     'logocap-offline': 'logocap_ros.tools.offline:main',
     'logocap-export-onnx': 'logocap_ros.tools.export_onnx_cli:main',
     'logocap-build-engine': 'logocap_ros.tools.build_engine_cli:main',
-    'logocap-cache': 'logocap_ros.backends.cache_cli:main',
+    'logocap-cache': 'logocap_ros.tools.cache_cli:main',
     'logocap-triton-repo': 'logocap_ros.tools.triton_repo:main',
 }
 
@@ -227,10 +227,18 @@ def test_pip_wheel_contents(repo_root, tmp_path):
     requires = [Requirement(line.split(':', 1)[1].strip()) for line in metadata.splitlines()
                 if line.startswith('Requires-Dist:')]
     core = {r.name: r for r in requires if r.marker is None}
-    assert {'numpy', 'opencv-python-headless', 'torch', 'tqdm'} <= set(core)
-    assert core['torch'].specifier.contains('2.13.0')
-    extras = {r.name for r in requires if r.marker is not None}
-    assert {'onnx', 'onnxruntime', 'pycocotools', 'rosbags'} <= extras
+    # the runtime of a model file has no torch; [torch] adds it (issue 18)
+    assert {'numpy', 'opencv-python-headless', 'onnxruntime', 'tqdm'} <= set(core)
+    assert 'torch' not in core
+    extra = {}
+    for r in requires:
+        if r.marker is not None:
+            for name in ('torch', 'tensorrt', 'eval', 'bag'):
+                if r.marker.evaluate({'extra': name}):
+                    extra.setdefault(name, set()).add(r.name)
+    assert {'torch', 'onnx'} <= extra['torch'] and 'tensorrt' in extra['tensorrt']
+    assert 'pycocotools' in extra['eval'] and 'rosbags' in extra['bag']
+    assert [r for r in requires if r.name == 'torch'][0].specifier.contains('2.13.0')
 
 
 def test_colcon_sees_an_ament_cmake_package(repo_root):

@@ -15,11 +15,13 @@
 """The camera stand-in: frame sources, camera_info YAML, and its process over DDS."""
 
 import itertools
+import re
 
 import cv2
+from logocap_ros.frames.image_conversion import compressed_to_bgr
 from logocap_ros.ros.camera_publisher import (DEFAULT_RATE_HZ, encode_compressed, iter_frames,
-                                              load_camera_info, main, parse_args, publish_rate)
-from logocap_ros.ros.image_conversion import compressed_to_bgr
+                                              load_camera_info, main, parse_args, publish_rate,
+                                              size_mismatch)
 import numpy as np
 import pytest
 from ros_helpers import camera_command, child_env, private_domain, Proc, TestGraph, wait_until
@@ -148,3 +150,64 @@ def test_compressed_encoding_round_trip():
     assert fmt.startswith('bgr8; jpeg') and np.abs(decoded.astype(int) - 100).max() <= 2
     with pytest.raises(SystemExit):
         parse_args(['x', '--compressed', 'tiff'])
+
+
+@pytest.mark.parametrize('text, expected', [
+    ('- just\n- a list\n', 'holds a list, not a mapping'),
+    ('image_width: [unclosed\n', 'not valid YAML'),
+    (CALIB.replace('projection_matrix', 'projection'), 'missing projection_matrix'),
+    (CALIB.replace('[50, 0, 32, 0, 50, 24, 0, 0, 1]', '[50, 0, 32]'),
+     'camera_matrix needs data: [9 numbers]'),
+])
+def test_bad_camera_info_is_one_line_before_ros_starts(tmp_path, capsys, text, expected):
+    (tmp_path / 'c.yaml').write_text(text)
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        load_camera_info(str(tmp_path / 'c.yaml'))
+    assert main(['camera_publisher', 'synthetic:64x48', '--camera-info',
+                 str(tmp_path / 'c.yaml')]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], lines
+    assert 'camera_calibration YAML' in lines[0] and 'Traceback' not in lines[0]
+
+
+def test_unreadable_video_fails_before_publishing(tmp_path, capfd):
+    video = tmp_path / 'broken.mp4'
+    video.write_bytes(b'not a video at all')
+    assert main(['camera_publisher', str(video)]) == 1
+    captured = capfd.readouterr()  # the ROS logger writes to the file descriptors
+    lines = captured.err.strip().splitlines()  # (FFmpeg may add its own line first)
+    assert lines[-1].startswith('[camera_publisher] error: cannot open video'), lines
+    assert 'publishing' not in captured.out + captured.err, lines
+
+
+def test_calibration_of_another_size_warns_once(tmp_path):
+    (tmp_path / 'c.yaml').write_text(CALIB)  # 64x48
+    assert size_mismatch(load_camera_info(str(tmp_path / 'c.yaml')), (48, 64, 3)) is None
+    with private_domain() as domain_id:
+        camera = Proc(camera_command('synthetic:32x24', '--rate', '20', '--count', '5',
+                                     '--camera-info', str(tmp_path / 'c.yaml')),
+                      child_env(domain_id))
+        try:
+            assert camera.wait_for('do not fit', 30), camera.output()
+        finally:
+            camera.stop()
+    out = camera.output()
+    assert out.count('camera_info is for 64x48 images but the frames are 32x24') == 1, out
+
+
+def test_compressed_stream_follows_the_image_remap():
+    with private_domain() as domain_id:
+        graph = TestGraph(domain_id)
+        packed = graph.collect(CompressedImage, '/cam/image_raw/compressed')
+        camera = Proc(camera_command('synthetic:64x48', '--rate', '20', '--qos', 'reliable',
+                                     '--compressed', 'jpeg', '--ros-args',
+                                     '-r', 'image:=/cam/image_raw'),
+                      child_env(domain_id))
+        try:
+            assert wait_until(lambda: packed, 30), camera.output()
+            assert graph.node.count_publishers('/image/compressed') == 0
+        finally:
+            code = camera.stop()
+            graph.close()
+    assert code == 0, camera.output()
+    assert 'on /cam/image_raw and /cam/image_raw/compressed (jpeg) at 20 Hz' in camera.output()

@@ -26,11 +26,15 @@ from builtin_interfaces.msg import Time
 from depth_scenes import camera, CAMERAS, keypoints_for, person_3d, plane
 from logocap_ros.core import depth as core_depth
 from logocap_ros.core.result import PoseResult
+from logocap_ros.frames.config import pipeline_config
+from logocap_ros.frames.pipeline import FramePipeline
+from logocap_ros.frames.stamps import stamp_ns
 from logocap_ros.msg import Keypoint3D, PersonPose
 from logocap_ros.ros import conversions
 from logocap_ros.ros.depth_input import (camera_model_from_info, DepthInput, DepthPairs,
-                                         import_message_filters, markers_3d_or_clear)
+                                         import_message_filters)
 from logocap_ros.ros.markers_3d import skeleton_markers_3d, TRACK_IDS_NS
+from logocap_ros.ros.outputs import markers_3d_or_clear
 from logocap_ros.ros.parameters import NodeConfig
 import numpy as np
 import pytest
@@ -286,6 +290,15 @@ class _FakeNode:
         return self.logger
 
 
+def _lift(depth_in, hdr, result, cfg):
+    """Run one frame of ``result`` through the pipeline with ``depth_in``'s depth."""
+    pipeline = FramePipeline(pipeline_config(cfg), lambda image, color: result)
+    frame = pipeline(np.zeros((H, W, 3), np.uint8), stamp_ns(hdr.stamp),
+                     lambda: depth_in.take(hdr, cfg))
+    depth_in.report(frame)
+    return frame.points_3d
+
+
 def _depth_input(**cfg):
     node = _FakeNode()
     config = NodeConfig(weights='random', use_depth=True, depth_slop=SLOP, **cfg)
@@ -302,7 +315,7 @@ def test_depth_input_lifts_a_synchronised_frame(encoding):
     depth_in._depth_sub.signalMessage(depth_msg(5.01, depth, encoding, 'depth_optical'))
     depth_in._info_sub.signalMessage(info_msg(5.01, frame='depth_optical'))
     depth_in.on_colour(colour_msg(5.0))
-    lifted = depth_in.lift(header(5.0), (H, W), result, cfg)
+    lifted = _lift(depth_in, header(5.0), result, cfg)
     assert lifted is not None and lifted.header.frame_id == 'depth_optical'
     valid = lifted.status == 0
     assert valid.sum() == 33
@@ -320,7 +333,7 @@ def test_depth_input_missing_depth_is_logged_rate_limited_and_in_diagnostics():
     result, _, _, _ = _result_and_3d()
     for k in range(5):
         depth_in.on_colour(colour_msg(6.0 + k))
-        assert depth_in.lift(header(6.0 + k), (H, W), result, cfg) is None
+        assert _lift(depth_in, header(6.0 + k), result, cfg) is None
     assert node.logger.lines == ['publishing 2D only: no depth image received yet']
     values = depth_in.diagnostic_values()
     assert values['depth.frames_2d_only'] == 5 and values['depth.frames_3d'] == 0
@@ -335,7 +348,7 @@ def test_depth_input_size_mismatch_and_bad_camera_info_are_reported():
     depth_in._depth_sub.signalMessage(depth_msg(7.0, plane(320, 240, 2.0)))
     depth_in._info_sub.signalMessage(info_msg(7.0, width=320, height=240))
     depth_in.on_colour(colour_msg(7.0))
-    assert depth_in.lift(header(7.0), (H, W), result, cfg) is None
+    assert _lift(depth_in, header(7.0), result, cfg) is None
     assert 'depth image is 320x240 but the colour image is 640x480' in \
         depth_in.diagnostic_values()['depth.missing_reason']
     bad = info_msg(8.0)
@@ -343,7 +356,7 @@ def test_depth_input_size_mismatch_and_bad_camera_info_are_reported():
     depth_in._depth_sub.signalMessage(depth_msg(8.0, plane(W, H, 2.0)))
     depth_in._info_sub.signalMessage(bad)
     depth_in.on_colour(colour_msg(8.0))
-    assert depth_in.lift(header(8.0), (H, W), result, cfg) is None
+    assert _lift(depth_in, header(8.0), result, cfg) is None
     assert 'focal length' in node.logger.lines[-1]
 
 

@@ -20,6 +20,7 @@ import time
 from logocap_ros.ros import diagnostics, input_monitor
 from logocap_ros.ros.diagnostics import Activity, HealthMonitor, OK, WARN
 from logocap_ros.ros.log_bridge import LogBridge
+from logocap_ros.ros.stats import NodeStats
 from logocap_ros.ros.warmup import run_warmup
 import numpy as np
 import pytest
@@ -62,8 +63,71 @@ def test_health_warns_about_rejected_silent_and_stuck_input():
     level, text = health.assess(21, _values(25, 7), Activity('active', since_input_s=0.2,
                                                              since_output_s=8.0, busy_s=7.5))
     assert level == WARN and 'no frame processed for 8 s' in text
-    health.warn_s = 0  # no_image_warn_s 0 (its log warning off): diagnostics use 5 s
-    assert health.warn_s == 5.0
+
+
+class _Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def _slow_model_run(health, stats, clock, seconds, frame_s, hang_after=None):
+    """Run a 10 Hz camera and a model needing ``frame_s`` per frame; assess once a second."""
+    verdicts, started = [], None
+    for tick in range(int(seconds * 10)):
+        clock.now = tick / 10.0
+        stats.on_input()
+        if started is None and (hang_after is None or clock.now < hang_after):
+            stats.on_started()
+            started = clock.now
+        elif started is not None and clock.now - started >= frame_s and (
+                hang_after is None or started < hang_after - frame_s):
+            stats.on_processed(frame_s + 0.05, frame_s)
+            started = None
+        if tick % 10 == 0:
+            activity = Activity('active', since_input_s=0.0,
+                                since_output_s=stats.seconds_since_output(),
+                                busy_s=stats.busy_seconds(),
+                                frame_s=stats.recent_frame_seconds())
+            verdicts.append((clock.now, health.assess(clock.now, stats.snapshot(), activity),
+                             stats.snapshot()['processing_rate_hz']))
+    return verdicts
+
+
+def test_a_slow_model_is_not_called_stuck():
+    # The README's CPU case: 11 s per frame with no_image_warn_s 5 was WARN forever.
+    clock = _Clock()
+    stats = NodeStats(clock=clock)
+    verdicts = _slow_model_run(HealthMonitor(warn_s=5.0), stats, clock, 80, frame_s=11.0)
+    assert stats.processed >= 6
+    assert all(level == OK for _, (level, _), _ in verdicts), verdicts
+    rates = [rate for t, _, rate in verdicts if t > 12.0]  # the first frame is done at 11 s
+    assert min(rates) > 0.0 and all(abs(r - 1 / 11.0) < 0.02 for r in rates), rates
+
+
+def test_a_hung_model_is_stuck_after_three_frame_times():
+    clock = _Clock()
+    stats = NodeStats(clock=clock)
+    verdicts = _slow_model_run(HealthMonitor(warn_s=5.0), stats, clock, 90, frame_s=2.0,
+                               hang_after=20.0)
+    warns = [(t, text) for t, (level, text), _ in verdicts if level == WARN]
+    assert warns and all(t > 20.0 for t, _ in warns), warns
+    assert 'no frame processed' in warns[0][1] and 'took up to 2.0 s' in warns[0][1]
+    assert warns[0][0] <= 20.0 + 3 * 2.0 + 5.0 + 2.0  # within a few seconds of the limit
+
+
+def test_warn_period_zero_turns_the_silence_warnings_off():
+    health = HealthMonitor(warn_s=0.0)
+    assert health.warn_s == 0.0
+    silent = Activity('active', since_input_s=120.0, since_output_s=130.0)
+    assert health.assess(0, _values(5, 5), silent) == (OK, 'processing')
+    hung = Activity('active', since_input_s=0.1, since_output_s=600.0, busy_s=600.0,
+                    frame_s=0.5)
+    assert health.assess(1, _values(9, 5), hung) == (OK, 'processing')
+    level, text = health.assess(2, _values(12, 5, encoding=3), hung)  # rejections still count
+    assert level == WARN and 'in the last 5 s' in text
 
 
 def test_status_name_and_hardware_id():
@@ -182,3 +246,21 @@ def test_log_bridge_mixes_severities_on_a_real_rclpy_logger(monkeypatch):
     finally:
         bridge.close()
     assert failed == []
+
+
+def test_frames_dropped_while_an_engine_builds_are_counted_with_the_reason():
+    """Finding 1 (node side): drops counted per reason; the diagnostics say 'N s so far'."""
+    from logocap_ros.backends.base import BackendBusy
+    from logocap_ros.ros.stats import NodeStats
+    stats = NodeStats()
+    stats.on_started()
+    stats.on_dropped(BackendBusy('building TensorRT engine for input 512x896', 0.0).reason)
+    stats.on_dropped()
+    values = stats.snapshot()
+    assert values['frames_dropped'] == 2 and values['frames_dropped.building_engine'] == 1
+    assert stats.busy_seconds() is None
+    busy = BackendBusy('building TensorRT engine for input 512x896', since=100.0)
+    level, text = HealthMonitor().assess(
+        200.0, values, Activity(state='active', warming_up=busy.progress(142.0)))
+    assert level == OK
+    assert text == 'warming up: building TensorRT engine for input 512x896 (42 s so far)'

@@ -20,7 +20,7 @@ from types import SimpleNamespace
 import cv2
 from hypothesis import given, HealthCheck, settings
 from hypothesis import strategies as st
-from logocap_ros.ros import image_conversion as ic
+from logocap_ros.frames import image_conversion as ic
 import numpy as np
 import pytest
 

@@ -17,6 +17,13 @@
 Needs the real ``vision_msgs`` and ``hri_msgs`` (the dev environment builds them).
 """
 
+try:  # optional ROS 2 packages: without them this module is skipped, naming them
+    import hri_msgs  # noqa: F401
+    import vision_msgs  # noqa: F401
+except ImportError as exc:
+    from optional_ros import skip_missing
+    skip_missing(exc)
+
 import random
 import sys
 from types import SimpleNamespace
@@ -28,11 +35,11 @@ from interop_scenario import frame
 from logocap_ros.core.keypoints import KEYPOINT_NAMES
 from logocap_ros.msg import BoundingBox2D, Keypoint2D, Keypoint3D, PersonPose, PersonPoseArray
 from logocap_ros.ros import interop, skeleton_maps
-from logocap_ros.ros.estimator_loader import StartupError
 from logocap_ros.ros.hri_bridge import (auto_body_id_prefix, body_roi, HriBridge, skeleton2d,
                                         skeleton2d_messages)
 from logocap_ros.ros.parameters import NodeConfig
 from logocap_ros.ros.qos import output_qos
+from logocap_ros.ros.startup import StartupError
 from logocap_ros.ros.vision_bridge import (detection_id, has_3d, header_3d,
                                            pose_array_to_detections,
                                            pose_array_to_detections_3d)
@@ -336,3 +343,28 @@ def test_relative_prefix_follows_the_node_namespace():
     finally:
         node.destroy_node()
         rclpy.shutdown(context=context)
+
+
+def test_second_publisher_of_tracked_is_warned_once(ros_node, capfd):
+    other = rclpy.create_node('interop_other', namespace='/rear', context=ros_node.context)
+    try:
+        mine = HriBridge(ros_node, output_qos(), '/humans_dup', 'a_')
+        theirs = HriBridge(other, output_qos(), '/humans_dup', 'b_')
+        lonely = HriBridge(ros_node, output_qos(), '/humans_alone', 'c_')
+
+        def updated():
+            mine.update(*frame(0))
+            return mine.shared_with
+        assert wait_until(updated, 10)
+        assert mine.shared_with == ['/rear/interop_other']
+        for _ in range(3):
+            mine.update(*frame(1))
+            lonely.update(*frame(1))
+        assert lonely.shared_with == []
+        err = capfd.readouterr().err
+        assert err.count('/rear/interop_other also publish(es) /humans_dup/bodies/tracked') == 1
+        assert 'hri_prefix:=/humans_front' in err
+        for bridge in (mine, theirs, lonely):
+            bridge.destroy()
+    finally:
+        other.destroy_node()

@@ -21,6 +21,13 @@ set by hand) on ``poses`` and through :class:`logocap_ros.ros.interop.InteropOut
 as the node does; this process receives everything, stepping both drivers frame by frame.
 """
 
+try:  # optional ROS 2 packages: without them this module is skipped, naming them
+    import hri_msgs  # noqa: F401
+    import vision_msgs  # noqa: F401
+except ImportError as exc:
+    from optional_ros import skip_missing
+    skip_missing(exc)
+
 from pathlib import Path
 import sys
 import time

@@ -61,14 +61,19 @@ def test_startup_error_shows_the_nodes_one_line_message():
     assert 'Traceback' not in out and code == 0, out
 
 
+def _launch(domain_id: int, folder) -> LaunchedSystem:
+    """Launch node and synthetic player in ``domain_id``, with a params file in ``folder``."""
+    params = write_params(folder / 'params.yaml', SMALL_PARAMS)
+    return LaunchedSystem(domain_id, play=f'synthetic:{WIDTH}x{HEIGHT}', params_file=params,
+                          namespace=NS, camera_topic='cam/image', frame_id=FRAME_ID,
+                          **SMALL_ARGS)
+
+
 @pytest.fixture(scope='module')
 def system(tmp_path_factory):
     """Launch the system; a test graph in the same private domain listens to its outputs."""
-    params = write_params(tmp_path_factory.mktemp('launch') / 'params.yaml', SMALL_PARAMS)
     with private_domain() as domain_id:
-        launched = LaunchedSystem(domain_id, play=f'synthetic:{WIDTH}x{HEIGHT}',
-                                  params_file=params, namespace=NS, camera_topic='cam/image',
-                                  frame_id=FRAME_ID, **SMALL_ARGS)
+        launched = _launch(domain_id, tmp_path_factory.mktemp('launch'))
         graph = TestGraph(domain_id)
         try:
             graph.launched = launched
@@ -102,7 +107,7 @@ def test_skeleton_info_is_latched(system):
     assert wait_until(lambda: late, 20)
     info = late[0][1]
     assert info.format == 'coco17' and len(info.keypoint_names) == 17
-    assert 'torch' in info.method
+    assert SMALL_ARGS['backend'] in info.method
 
 
 def test_diagnostics_report(system):
@@ -110,7 +115,7 @@ def test_diagnostics_report(system):
         return [s for _, a in system.diag for s in a.status if 'logocap_node' in s.name]
     assert wait_until(ours, 20), system.launched.output()
     values = {kv.key: kv.value for kv in ours()[-1].values}
-    assert values.get('backend') == 'torch', values
+    assert values.get('backend') == SMALL_ARGS['backend'], values
 
 
 def test_namespace_and_camera_topic_remap(system):
@@ -178,11 +183,19 @@ def test_cli_lifecycle_deactivate_stops_and_activate_resumes_poses(system):
         system.launched.output()[-3000:]
 
 
-def test_sigint_to_launch_ends_every_process_cleanly(system):
-    launched = system.launched
-    assert wait_until(lambda: len(system.poses) > 0, TIMEOUT)
-    launched.interrupt()
-    assert launched.finish(60) == 0, launched.output()
-    assert launched.exit_codes() == {'logocap_node-1': 0, 'camera_publisher-2': 0}, \
-        launched.output()
-    assert launched.forbidden_lines() == [], launched.output()
+def test_sigint_to_launch_ends_every_process_cleanly(tmp_path):
+    """A launch of its own (not the module's, which the other tests have driven around)."""
+    with private_domain() as domain_id:
+        launched = _launch(domain_id, tmp_path)
+        graph = TestGraph(domain_id)
+        try:
+            poses = graph.collect(PersonPoseArray, f'/{NS}/poses')
+            assert wait_until(lambda: len(poses) > 0, TIMEOUT), launched.output()
+            launched.interrupt()
+            assert launched.finish(60) == 0, launched.output()
+            assert launched.exit_codes() == {'logocap_node-1': 0, 'camera_publisher-2': 0}, \
+                launched.output()
+            assert launched.forbidden_lines() == [], launched.output()
+        finally:
+            graph.close()
+            launched.close()

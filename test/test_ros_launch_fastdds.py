@@ -68,9 +68,34 @@ def test_installed_version_from_cmake_files_and_libraries(tmp_path):
     assert variables_to_set_and_unset(env) == (FASTRTPS_VARIABLE, FASTDDS_VARIABLE)
 
 
-def test_this_environment_reads_the_fastdds_3_variable():
-    major = int(metadata.version('ros-fastdds').split('.')[0])  # the Kilted wheels: 3
+def _installed_wheel_version() -> str:
+    """Version of the PyPI Fast DDS wheel: ``ros-fastdds`` (Kilted, 3.x) or ``ros-fastrtps``."""
+    for name in ('ros-fastdds', 'ros-fastrtps'):  # Jazzy's Fast DDS 2.x is ros-fastrtps
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    pytest.skip('no Fast DDS wheel (ros-fastdds / ros-fastrtps) in this environment: a ROS 2 '
+                'install; the venvs of `make test` / `make test-jazzy` have one')
+
+
+def test_this_environment_reads_its_fastdds_variable():
+    major = int(_installed_wheel_version().split('.')[0])  # Kilted: 3, Jazzy: 2
     expected = FASTDDS_VARIABLE if major >= 3 else FASTRTPS_VARIABLE
     assert variable_for_environment() == expected
     assert variables_to_set_and_unset() == (expected, ({FASTDDS_VARIABLE, FASTRTPS_VARIABLE} -
                                                        {expected}).pop())
+
+
+def test_missing_profile_note_only_for_fast_dds_without_a_profile():
+    from logocap_ros.ros.input_monitor import missing_profile_note
+    from logocap_ros.ros.fastdds_profile import variables_to_set_and_unset
+    plain = {'ROS_DISTRO': 'jazzy'}
+    note = missing_profile_note('rmw_fastrtps_cpp', '/share/fastdds_shm.xml', plain)
+    use = variables_to_set_and_unset(plain)[0]  # the one the installed Fast DDS reads
+    assert f'export {use}=/share/fastdds_shm.xml' in note and f'({use} is not set)' in note
+    assert missing_profile_note('', '/p.xml', plain) is not None  # Fast DDS is the default
+    assert missing_profile_note('rmw_cyclonedds_cpp', '/p.xml', plain) is None
+    for variable in (FASTRTPS_VARIABLE, FASTDDS_VARIABLE):
+        with_profile = {**plain, variable: '/p.xml'}
+        assert missing_profile_note('rmw_fastrtps_cpp', '/p.xml', with_profile) is None

@@ -15,8 +15,9 @@
 """Lifecycle of the real node process driven over its services (``autostart:=false``).
 
 Also: model parameters change while unconfigured (and only then), counters survive
-deactivate/activate, diagnostics report the state while inactive and "warming up" during a
-configure-time warm-up, and deactivate clears the RViz markers.
+deactivate/activate, deactivate keeps the model (activate does not load it again),
+diagnostics report the state while inactive and "warming up" during a configure-time
+warm-up, and deactivate clears the RViz markers.
 """
 
 import time
@@ -30,8 +31,8 @@ import numpy as np
 import pytest
 from rcl_interfaces.srv import SetParameters
 from rclpy.parameter import Parameter
-from ros_helpers import (child_env, node_command, private_domain, Proc, resend_until, TestGraph,
-                         wait_until)
+from ros_helpers import (child_env, model_load_line, node_command, private_domain, Proc,
+                         resend_until, TestGraph, wait_until)
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 from visualization_msgs.msg import Marker, MarkerArray
@@ -113,11 +114,17 @@ def _run_lifecycle(g: TestGraph, node: Proc) -> None:
     assert wait_until(lambda: pub.get_subscription_count() == 0, 20)
     assert wait_until(lambda: status().get('lifecycle_state') == 'inactive', 10), status()
     assert 'inactive' in status()['message']
+    inactive = diag[-1][1].status[0]  # the kept model still describes itself
+    assert inactive.hardware_id.endswith('/cpu'), inactive.hardware_id
+    assert status()['backend'] and 'logocap-hrnet-w32' in status()['model'], status()
     counters = {k: int(status()[k]) for k in ('frames_received', 'frames_dropped')}
     assert not processed(2, 2.0)
-    assert transition(Transition.TRANSITION_ACTIVATE)  # reloads the released model
+    loads = node.output().count(model_load_line())
+    assert loads == 1, node.output()[-3000:]
+    assert transition(Transition.TRANSITION_ACTIVATE)  # keeps the model: no second load
     assert wait_until(lambda: pub.get_subscription_count() == 1, 20)
     assert processed(3, 60), node.output()[-1500:]
+    assert node.output().count(model_load_line()) == loads, node.output()[-3000:]
     assert wait_until(lambda: status().get('lifecycle_state') == 'active', 10)
     for key, before in counters.items():  # one rule: counters count since the node started
         assert int(status()[key]) >= before, (key, before, status())

@@ -21,11 +21,17 @@ tentative). Bodies with scripted track and live ids are tested through the same
 :class:`~logocap_ros.ros.interop.InteropOutputs` in ``test_ros_interop_dds.py``.
 """
 
+try:  # optional ROS 2 packages: without them this module is skipped, naming them
+    import hri_msgs  # noqa: F401
+    import vision_msgs  # noqa: F401
+except ImportError as exc:
+    from optional_ros import skip_missing
+    skip_missing(exc)
+
 import subprocess
 import sys
 import time
 
-from builtin_interfaces.msg import Time
 from hri_msgs.msg import IdsList, Skeleton2D
 from interop_scenario import expected_skeleton
 from lifecycle_msgs.msg import Transition
@@ -33,9 +39,9 @@ from lifecycle_msgs.srv import ChangeState
 from logocap_ros.msg import PersonPoseArray
 import numpy as np
 import pytest
-from ros_helpers import child_env, node_command, private_domain, Proc, TestGraph, wait_until
+from ros_helpers import (child_env, image_msg as random_image, node_command, private_domain, Proc,
+                         running_nodes, wait_until)
 from sensor_msgs.msg import Image
-from std_msgs.msg import Header
 from vision_msgs.msg import Detection2DArray, Detection3DArray
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
@@ -47,10 +53,8 @@ STAMPS = (11, 12, 13)
 
 def image_msg(sec: int, seed: int = -1) -> Image:
     """Return a 160x120 bgr8 image stamped ``sec`` (pixels from ``seed``, default ``sec``)."""
-    pixels = np.random.default_rng(sec if seed < 0 else seed).integers(
-        0, 256, (120, 160, 3), np.uint8)
-    return Image(header=Header(stamp=Time(sec=sec, nanosec=5), frame_id='interop_cam'),
-                 height=120, width=160, encoding='bgr8', step=480, data=pixels.tobytes())
+    return random_image(sec, 160, 120, 'interop_cam', nanosec=5,
+                        seed=None if seed < 0 else seed)
 
 
 def at(items, sec: int) -> list:
@@ -60,34 +64,27 @@ def at(items, sec: int) -> list:
 @pytest.fixture(scope='module')
 def graph():
     """Start the node with both interop outputs on, send three frames, collect everything."""
-    with private_domain() as domain_id:
-        node = Proc(node_command(weights='random', input_size=64, flip_test=False,
-                                 max_people=5, pose_threshold=0.0, publish_detections=True,
-                                 hri_enable=True, hri_prefix=PREFIX,
-                                 hri_body_id_prefix='node_'), child_env(domain_id))
-        g = TestGraph(domain_id)
-        try:
-            assert node.wait_for('active: listening on /image', 120), node.output()
-            g.proc, g.domain_id = node, domain_id
-            g.poses = g.collect(PersonPoseArray, 'poses')
-            g.detections = g.collect(Detection2DArray, 'detections')
-            g.detections_3d = g.collect(Detection3DArray, 'detections_3d')
-            g.tracked = g.collect(IdsList, f'{PREFIX}/bodies/tracked')
-            image_pub = g.node.create_publisher(Image, 'image', 10)
-            assert wait_until(lambda: image_pub.get_subscription_count() > 0
-                              and g.node.count_publishers('detections') == 1
-                              and g.node.count_publishers(f'{PREFIX}/bodies/tracked') == 1, 20)
-            time.sleep(1.0)  # let the node's publishers match our subscriptions
-            for sec in STAMPS:
-                image_pub.publish(image_msg(sec))
-                assert wait_until(lambda: at(g.poses, sec) and at(g.detections, sec)
-                                  and at(g.tracked, sec), FRAME_TIMEOUT), node.output()[-2000:]
-            time.sleep(0.5)
-            g.image_pub = image_pub
-            yield g
-        finally:
-            g.close()
-            assert node.stop() in (0, -2), node.output()
+    with running_nodes([node_command(weights='random', input_size=64, flip_test=False,
+                                     max_people=5, pose_threshold=0.0, publish_detections=True,
+                                     hri_enable=True, hri_prefix=PREFIX,
+                                     hri_body_id_prefix='node_')]) as g:
+        node = g.proc
+        g.poses = g.collect(PersonPoseArray, 'poses')
+        g.detections = g.collect(Detection2DArray, 'detections')
+        g.detections_3d = g.collect(Detection3DArray, 'detections_3d')
+        g.tracked = g.collect(IdsList, f'{PREFIX}/bodies/tracked')
+        image_pub = g.node.create_publisher(Image, 'image', 10)
+        assert wait_until(lambda: image_pub.get_subscription_count() > 0
+                          and g.node.count_publishers('detections') == 1
+                          and g.node.count_publishers(f'{PREFIX}/bodies/tracked') == 1, 20)
+        time.sleep(1.0)  # let the node's publishers match our subscriptions
+        for sec in STAMPS:
+            image_pub.publish(image_msg(sec))
+            assert wait_until(lambda: at(g.poses, sec) and at(g.detections, sec)
+                              and at(g.tracked, sec), FRAME_TIMEOUT), node.output()[-2000:]
+        time.sleep(0.5)
+        g.image_pub = image_pub
+        yield g
 
 
 def test_configure_logs_the_interop_outputs(graph):

@@ -147,9 +147,11 @@ class _Recorder:
 def _load_launch_with_stubs(monkeypatch):
     names = {
         'launch': ['LaunchDescription'],
-        'launch.actions': ['DeclareLaunchArgument', 'SetEnvironmentVariable',
+        'launch.actions': ['DeclareLaunchArgument', 'LogInfo', 'OpaqueFunction',
+                           'RegisterEventHandler', 'SetEnvironmentVariable', 'Shutdown',
                            'UnsetEnvironmentVariable'],
         'launch.conditions': ['IfCondition'],
+        'launch.event_handlers': ['OnProcessExit', 'OnProcessStart'],
         'launch.substitutions': ['LaunchConfiguration', 'PathJoinSubstitution',
                                  'PythonExpression'],
         'launch_ros.actions': ['Node'],
@@ -166,28 +168,50 @@ def _load_launch_with_stubs(monkeypatch):
                                                   'pose.launch.py')
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.generate_launch_description()
+    return module, module.generate_launch_description()
+
+
+class _Context:
+    """Stand-in for the launch context: the launch arguments given on the command line."""
+
+    def __init__(self, **given):
+        self.launch_configurations = given
+
+
+def _launched_node(entities, **given):
+    """Run the launch file's node-building OpaqueFunction; return the Node's arguments."""
+    build = [e for e in entities if type(e).__name__ == 'OpaqueFunction'
+             and e.kwargs['function'].__name__ == '_node']
+    assert len(build) == 1
+    (node,) = build[0].kwargs['function'](_Context(**given))
+    return node.kwargs
 
 
 def test_launch_file_structure(monkeypatch):
-    entities = _load_launch_with_stubs(monkeypatch).args[0]
+    module, description = _load_launch_with_stubs(monkeypatch)
+    entities = description.args[0]
     declared = {e.args[0] for e in entities if type(e).__name__ == 'DeclareLaunchArgument'}
     assert {'camera_topic', 'weights', 'backend', 'device', 'namespace', 'params_file', 'rviz',
-            'play', 'fastdds_profile'} <= declared
+            'play', 'fastdds_profile', 'arch', 'model', 'input_size', 'flip_test', 'use_depth',
+            'depth_topic', 'depth_info_topic', 'publish_detections', 'hri_enable'} <= declared
     env = [(type(e).__name__, e.args[0]) for e in entities if 'Environment' in type(e).__name__]
     use, drop = variables_to_set_and_unset()  # exactly the one this ROS 2 reads
     assert env == [('SetEnvironmentVariable', use), ('UnsetEnvironmentVariable', drop)]
     nodes = {e.kwargs['executable']: e.kwargs for e in entities if type(e).__name__ == 'Node'}
-    assert set(nodes) == {'logocap_node', 'camera_publisher', 'rviz2'}
-    main = nodes['logocap_node']
+    assert set(nodes) == {'camera_publisher', 'rviz2'}
+    main = _launched_node(entities)
     assert main['name'] == 'logocap_node' and main['package'] == 'logocap_ros'
-    assert [r[0] for r in main['remappings']] == ['image', 'image/compressed']
-    overrides = main['parameters'][1]
-    assert set(overrides) <= set(PARAMETERS)
+    assert [r[0] for r in main['remappings']] == ['image', 'image/compressed',
+                                                  'depth/image_raw', 'depth/camera_info']
+    node_arguments = {name for name, _ in module.NODE_ARGUMENTS}
+    assert node_arguments - {'model'} <= set(PARAMETERS)  # model: the torch-free issue
     triton = {'triton_url', 'triton_model', 'triton_model_version', 'triton_timeout_s'}
-    assert triton <= declared and triton <= set(overrides)
-    assert overrides['triton_timeout_s'].kwargs['value_type'] is float
+    assert triton <= declared and triton <= node_arguments
     assert 'condition' in nodes['camera_publisher'] and 'condition' in nodes['rviz2']
+    kinds = [type(e).__name__ for e in entities]
+    checks = kinds.index('OpaqueFunction')  # the rviz2 check runs before any process starts
+    assert entities[checks].kwargs['function'].__name__ == '_check_rviz'
+    assert checks < min(i for i, kind in enumerate(kinds) if kind == 'Node')
     shipped = [p.args[0][1:] for e in entities if type(e).__name__ == 'DeclareLaunchArgument'
                for p in [e.kwargs['default_value']] if type(p).__name__ == 'PathJoinSubstitution']
     shipped.append(nodes['rviz2']['arguments'][1].args[0][1:])
@@ -196,6 +220,37 @@ def test_launch_file_structure(monkeypatch):
     cmake = (ROOT / 'CMakeLists.txt').read_text()
     for folder in ('launch', 'config', 'rviz'):
         assert folder in cmake
+
+
+def test_launch_arguments_not_given_leave_the_params_file(monkeypatch, tmp_path):
+    module, description = _load_launch_with_stubs(monkeypatch)
+    entities = description.args[0]
+    defaults = {e.args[0]: e.kwargs['default_value'] for e in entities
+                if type(e).__name__ == 'DeclareLaunchArgument'}
+    assert {defaults[name] for name, _ in module.NODE_ARGUMENTS} == {''}
+    assert defaults['params_file'] == ''
+    # nothing given: the node's defaults plus weights w32
+    assert _launched_node(entities)['parameters'] == [{'weights': 'w32'}]
+    mine = tmp_path / 'my.yaml'
+    mine.write_text('/**:\n  ros__parameters:\n    weights: random\n')
+    given = _launched_node(entities, params_file=str(mine), arch='w48', input_size='128',
+                           flip_test='false', hri_enable='true', device='',
+                           model='/m/logocap.model')
+    params_file, overrides = given['parameters']  # the file, then only what was given
+    assert params_file == str(mine)
+    assert set(overrides) == {'arch', 'input_size', 'flip_test', 'hri_enable', 'model'}
+    text = {k: v.args[0] for k, v in overrides.items() if type(v).__name__ == 'ParameterValue'}
+    assert text == {'arch': 'w48', 'model': '/m/logocap.model'}
+    assert all(overrides[k].kwargs['value_type'] is str for k in text)
+    # numbers and booleans are read as YAML, as in a params file; a wrong type reaches the node
+    assert (overrides['input_size'], overrides['flip_test'], overrides['hri_enable']) == \
+        (128, False, True)
+    assert _launched_node(entities, input_size='abc')['parameters'][-1]['input_size'] == 'abc'
+    # a file without weights (here under a nested node name) still gets w32
+    mine.write_text('ns:\n  logocap_node:\n    ros__parameters:\n      input_size: 64\n')
+    assert module.node_parameters({'params_file': str(mine)}) == [str(mine), {'weights': 'w32'}]
+    mine.write_text('ns:\n  logocap_node:\n    ros__parameters:\n      weights: w48\n')
+    assert module.node_parameters({'params_file': str(mine)}) == [str(mine), {}]
 
 
 def test_max_people_has_one_range_true_to_the_model(node, repo_root):
@@ -226,10 +281,27 @@ def test_wrong_architecture_hint_uses_the_node_parameter(tmp_path):
     assert 'arch:=w48' in str(info.value) and '--arch' not in str(info.value)
 
 
-@pytest.mark.parametrize('warmup, expected', [('320x240', (240, 320)), ('', (480, 640))])
+@pytest.mark.parametrize('warmup, expected', [('320x240', (240, 320)), ('', None)])
 def test_warmup_size_is_the_size_engines_are_built_for(warmup, expected):
     from logocap_ros.ros.estimator_loader import load_estimator
     loaded = load_estimator(NodeConfig(weights='random', backend='torch', device='cpu',
                                        input_size=64, flip_test=False,
                                        warmup_image_size=warmup).validate())
     assert loaded.estimator.config.expected_image_hw == expected
+
+
+def test_command_line_problem_checks_types_of_every_override():
+    from logocap_ros.ros.parameters import command_line_problem
+    ok = ['logocap_node', '--ros-args', '-p', 'input_size:=64', '-p', 'pose_threshold:=1',
+          '-p', 'weights:=random', '-p', 'flip_test:=false', '-r', 'image:=/cam']
+    assert command_line_problem(ok, 'logocap_node') is None
+    later = ok + ['-p', 'input_size:=abc']
+    assert 'input_size must be an integer' in command_line_problem(later, 'logocap_node')
+    assert 'true or false' in command_line_problem(ok + ['--param', 'flip_test:=2'],
+                                                   'logocap_node')
+    other = ok + ['-p', 'other_node:input_size:=abc']  # another node's override: not ours
+    assert command_line_problem(other, 'logocap_node') is None
+    mine = ok + ['-p', '/ns/logocap_node:input_size:=x']
+    assert 'input_size' in command_line_problem(mine, 'logocap_node')
+    bogus = ['logocap_node', '--bogus', '--ros-args', '-p', 'x:=1', '--', 'y']
+    assert 'unknown argument(s) --bogus y' in command_line_problem(bogus, 'logocap_node')

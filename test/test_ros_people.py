@@ -12,16 +12,17 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The node's tracking/smoothing stage (``ros/people.py``) without a node."""
+"""The node's tracking/smoothing stage (``frames/people.py``) without a node."""
 
 import dataclasses
 from types import SimpleNamespace
 
 from logocap_ros.core.result import PoseResult
+from logocap_ros.frames.people import PeopleFilter
+from logocap_ros.frames.stamps import is_unset, ns_to_seconds, stamp_from_ns, stamp_ns
 from logocap_ros.ros.parameters import NodeConfig
-from logocap_ros.ros.people import PeopleFilter, stamp_seconds
-from logocap_ros.tools.tracking_eval import make_scene
 import numpy as np
+from tracking_eval import make_scene
 
 SCENE = make_scene('crossing', 3)
 
@@ -81,9 +82,12 @@ def test_new_tracker_parameters_restart_tracks_but_not_ids():
     assert min(again.track_ids) > max(last.track_ids)
 
 
-def test_stamp_seconds_falls_back_for_unstamped_images():
-    assert stamp_seconds(SimpleNamespace(sec=3, nanosec=500_000_000), 9.0) == 3.5
-    assert stamp_seconds(SimpleNamespace(sec=0, nanosec=0), 9.0) == 9.0
+def test_stamps_convert_both_ways_and_spot_unstamped_images():
+    stamp = SimpleNamespace(sec=3, nanosec=500_000_001)
+    assert stamp_ns(stamp) == 3_500_000_001 and ns_to_seconds(3_500_000_000) == 3.5
+    back = stamp_from_ns(3_500_000_001, SimpleNamespace)
+    assert (back.sec, back.nanosec) == (3, 500_000_001)
+    assert is_unset(SimpleNamespace(sec=0, nanosec=0)) and not is_unset(stamp)
 
 
 # --------------------------------------------------------------------- 3D smoothing

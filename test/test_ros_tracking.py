@@ -28,19 +28,19 @@ import time
 from builtin_interfaces.msg import Time
 from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState
+from logocap_ros.frames.people import PeopleFilter
 from logocap_ros.msg import PersonPoseArray
 from logocap_ros.ros.conversions import person_color
 from logocap_ros.ros.parameters import NodeConfig
-from logocap_ros.ros.people import PeopleFilter
-from logocap_ros.tools.tracking_eval import make_scene
 import numpy as np
 import pytest
 from rcl_interfaces.srv import SetParameters
 from rclpy.parameter import Parameter
-from ros_helpers import child_env, private_domain, Proc, ROOT, TestGraph, wait_until
+from ros_helpers import ROOT, running_nodes, wait_until
 from scripted_pose_node import scene_order, scene_result
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
+from tracking_eval import make_scene
 from visualization_msgs.msg import MarkerArray
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
@@ -59,23 +59,16 @@ def graph():
     args = [sys.executable, str(ROOT / 'test' / 'scripted_pose_node.py'), SCENE, str(SEED),
             '--ros-args'] + [a for k, v in PARAMS.items()
                              for a in ('-p', f'{k}:={str(v).lower() if v is True else v}')]
-    with private_domain() as domain_id:
-        node = Proc(args, child_env(domain_id))
-        g = TestGraph(domain_id)
-        try:
-            assert node.wait_for('active: listening on /image', 60), node.output()
-            g.proc, g.scene = node, make_scene(SCENE, SEED)
-            g.poses = g.collect(PersonPoseArray, 'poses')
-            g.raw = g.collect(PersonPoseArray, 'poses_raw')
-            g.markers = g.collect(MarkerArray, 'markers')
-            g.pub = g.node.create_publisher(Image, 'image', 10)
-            assert wait_until(lambda: g.pub.get_subscription_count() > 0 and
-                              g.node.count_publishers('poses_raw') > 0, 20)
-            time.sleep(1.0)  # let the node discover the poses_raw subscription too
-            yield g
-        finally:
-            g.close()
-            assert node.stop() in (0, -2), node.output()
+    with running_nodes([args], timeout=60) as g:
+        g.scene = make_scene(SCENE, SEED)
+        g.poses = g.collect(PersonPoseArray, 'poses')
+        g.raw = g.collect(PersonPoseArray, 'poses_raw')
+        g.markers = g.collect(MarkerArray, 'markers')
+        g.pub = g.node.create_publisher(Image, 'image', 10)
+        assert wait_until(lambda: g.pub.get_subscription_count() > 0 and
+                          g.node.count_publishers('poses_raw') > 0, 20)
+        time.sleep(1.0)  # let the node discover the poses_raw subscription too
+        yield g
 
 
 def stamp_of(k: int, run: int) -> Time:

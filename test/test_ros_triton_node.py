@@ -21,10 +21,9 @@ startup with one line.
 
 from diagnostic_msgs.msg import DiagnosticArray
 from logocap_ros.msg import PersonPoseArray
-import numpy as np
 import pytest
-from ros_helpers import (child_env, node_command, private_domain, Proc, resend_until, TestGraph,
-                         wait_until)
+from ros_helpers import (image_msg as random_image, node_command, Proc, resend_until,
+                         running_nodes, wait_until)
 from sensor_msgs.msg import Image
 from triton_helpers import (single_image_onnx, triton_install_or_skip, tritonclient_or_skip,
                             write_repository)
@@ -50,36 +49,23 @@ def server(tmp_path_factory):
 @pytest.fixture(scope='module')
 def graph(server):
     """Two triton nodes (namespaces cam_a, cam_b) and a test graph on their topics."""
-    with private_domain() as domain_id:
-        env = child_env(domain_id)
-        nodes = [Proc(node_command(backend='triton', triton_url=server.url, max_people=5,
-                                   pose_threshold=0.0, no_image_warn_s=0.0)
-                      + ['-r', f'__ns:=/{cam}'], env) for cam in CAMERAS]
-        g = TestGraph(domain_id)
-        try:
-            for node in nodes:
-                assert node.wait_for('active: listening on', 120), node.output()
-            g.procs, g.server = nodes, server
-            g.poses = {cam: g.collect(PersonPoseArray, f'/{cam}/poses') for cam in CAMERAS}
-            g.diag = g.collect(DiagnosticArray, '/diagnostics')
-            g.pubs = {cam: g.node.create_publisher(Image, f'/{cam}/image', 10)
-                      for cam in CAMERAS}
-            assert wait_until(lambda: all(p.get_subscription_count() for p in g.pubs.values()),
-                              20)
-            yield g
-        finally:
-            g.close()
-            for node in nodes:
-                assert node.stop() in (0, -2), node.output()
+    with running_nodes([node_command(backend='triton', triton_url=server.url, max_people=5,
+                                     pose_threshold=0.0, no_image_warn_s=0.0)
+                        + ['-r', f'__ns:=/{cam}'] for cam in CAMERAS],
+                       ready='active: listening on') as g:
+        g.server = server
+        g.poses = {cam: g.collect(PersonPoseArray, f'/{cam}/poses') for cam in CAMERAS}
+        g.diag = g.collect(DiagnosticArray, '/diagnostics')
+        g.pubs = {cam: g.node.create_publisher(Image, f'/{cam}/image', 10)
+                  for cam in CAMERAS}
+        assert wait_until(lambda: all(p.get_subscription_count() for p in g.pubs.values()),
+                          20)
+        yield g
 
 
 def image_msg(sec: int) -> Image:
     """Return a 64x64 bgr8 image (the served model's input size) stamped ``sec``."""
-    from builtin_interfaces.msg import Time
-    from std_msgs.msg import Header
-    pixels = np.random.default_rng(sec).integers(0, 256, (64, 64, 3), np.uint8)
-    return Image(header=Header(stamp=Time(sec=sec), frame_id='cam'), height=64, width=64,
-                 encoding='bgr8', step=64 * 3, data=pixels.tobytes())
+    return random_image(sec, 64, 64, 'cam')
 
 
 def poses_for(g, cam: str, sec: int) -> list:
@@ -110,6 +96,7 @@ def test_nodes_in_namespaces_share_one_server(graph):
         text = node.output()
         assert 'configured: logocap-hrnet-w32 random-untrained triton' in text
         assert 'input=64x64' in text and 'UNTRAINED' in text
+        assert 'weights:=' not in text  # a Triton node has no weights to set
     assert resend_until(sender(graph, CAMERAS, 11),
                         lambda: all(poses_for(graph, c, 11) for c in CAMERAS),
                         FRAME_TIMEOUT, period_s=5.0), \

@@ -18,7 +18,7 @@ import itertools
 
 import cv2
 from logocap_ros.core.depth import depth_from_buffer, depth_to_metres
-from logocap_ros.tools import depth_frames
+from logocap_ros.frames import depth_frames
 import numpy as np
 import pytest
 

@@ -17,7 +17,7 @@
 
 from logocap_ros.core.keypoints import SKELETON_EDGES
 from logocap_ros.core.result import PoseResult
-from logocap_ros.tools.draw import draw_poses, PALETTE, person_color
+from logocap_ros.frames.draw import draw_poses, PALETTE, person_color
 import numpy as np
 import pytest
 
@@ -78,8 +78,13 @@ def test_non_finite_and_far_away_points_are_safe():
     pose = _person(50, 20)
     pose[0, :2] = np.nan
     pose[1, :2] = 1e12
-    out = draw_poses(np.zeros((200, 100, 3), np.uint8), pose[None])
-    assert out.any()
+    out = draw_poses(np.zeros((200, 100, 3), np.uint8), pose[None], radius=2, thickness=1)
+    colour = np.array(person_color(0))
+    assert (out[20 + 8 * 5, 50] == colour).all(), 'the finite joints are still drawn'
+    # the NaN joint (the nose, at y=20) and its bones are not drawn
+    assert not out[:20 + 8 * 2 - 3].any(), 'nothing drawn for the NaN joint'
+    # the far joint (left eye, x=1e12) is clipped: its bones run off the right border only
+    assert out[:, 99].any() and not out[:, :45].any()
 
 
 def test_bad_images_raise():

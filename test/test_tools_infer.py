@@ -135,3 +135,43 @@ def test_wrong_architecture_hint_names_the_cli_option(tmp_path, images, capsys):
     rc = infer.main(['--weights', str(path), '--out', str(tmp_path / 'r.json'), str(images[0])])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 1 and len(err) == 1 and '--arch w48' in err[0], err
+
+
+def _one_error_line(capsys):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    return err[0]
+
+
+def test_a_folder_is_not_called_missing(tmp_path, capsys):
+    rc = infer.main(['--weights', 'random', '--out', str(tmp_path / 'r.json'), str(tmp_path)])
+    line = _one_error_line(capsys)
+    assert rc == 1 and 'is a folder' in line and f'logocap-offline {tmp_path}' in line, line
+    assert 'not found' not in line
+
+
+def test_an_uncreatable_vis_folder_is_one_readable_line(images, capsys):
+    rc = infer.main(['--weights', 'unused', '--vis', '/proc/logocap_x', str(images[0])],
+                    estimator=_one_person)
+    line = _one_error_line(capsys)
+    assert rc == 1 and 'cannot create the --vis folder /proc/logocap_x' in line, line
+    assert '[Errno' not in line and 'writable folder' in line
+
+
+def test_cuda_without_a_gpu_names_the_cli_option(images, tmp_path, capsys, monkeypatch):
+    import torch
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    rc = infer.main(['--weights', 'random', '--device', 'cuda', '--out',
+                     str(tmp_path / 'r.json'), str(images[0])])
+    line = _one_error_line(capsys)
+    assert rc == 1 and '--device cpu' in line and 'device:=' not in line, line
+
+
+def test_input_size_zero_is_the_default_as_for_the_node(images, tmp_path, monkeypatch):
+    from logocap_ros.backends import factory
+    seen = []
+    monkeypatch.setattr(factory, 'create_estimator',
+                        lambda weights, config: seen.append(config) or _one_person)
+    rc = infer.main(['--weights', 'random', '--input-size', '0', '--out',
+                     str(tmp_path / 'r.json'), str(images[0])])
+    assert rc == 0 and seen[0].input_size is None and seen[0].resolved_input_size == 512

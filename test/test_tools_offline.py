@@ -25,14 +25,14 @@ from pathlib import Path
 import subprocess
 import sys
 
+from bag_helpers import header, image, TYPES, write_bag
 import cv2
 from logocap_ros.core.result import PoseResult
 from logocap_ros.tools import bag_io, offline
 from logocap_ros.tools.pose_records import CSV_COLUMNS
 import numpy as np
 import pytest
-from rosbags.rosbag2 import Reader, StoragePlugin, Writer
-from rosbags.typesys import get_typestore, Stores
+from rosbags.rosbag2 import Reader, StoragePlugin
 
 SIZE = (48, 64)  # (height, width)
 N_FRAMES = 5
@@ -88,30 +88,21 @@ def _video(root: Path, frames: int = N_FRAMES) -> Path:
 def _bag(root: Path, storage: StoragePlugin, compressed: bool = False,
          topic: str = '/camera/image_raw', frames: int = N_FRAMES) -> Path:
     """Write a rosbag2 with an image topic and a /chatter String topic."""
-    store = get_typestore(Stores.ROS2_KILTED)
-    types = store.types
-    path = root / f'bag_{storage.name.lower()}'
     msgtype = bag_io.COMPRESSED_TYPE if compressed else bag_io.IMAGE_TYPE
-    with Writer(path, version=9, storage_plugin=storage) as writer:
-        images = writer.add_connection(topic, msgtype, typestore=store)
-        chat = writer.add_connection('/chatter', 'std_msgs/msg/String', typestore=store)
-        for i in range(frames):
-            header = types['std_msgs/msg/Header'](
-                stamp=types['builtin_interfaces/msg/Time'](sec=100 + i, nanosec=5000),
-                frame_id='camera_optical_frame')
-            if compressed:
-                data = np.frombuffer(cv2.imencode('.png', _image(i))[1].tobytes(), np.uint8)
-                msg = types[msgtype](header=header, format='png', data=data)
-            else:
-                rgb = cv2.cvtColor(_image(i), cv2.COLOR_BGR2RGB)
-                msg = types[msgtype](header=header, height=SIZE[0], width=SIZE[1],
-                                     encoding='rgb8', is_bigendian=0, step=SIZE[1] * 3,
-                                     data=rgb.reshape(-1))
-            stamp = (200 + i) * 1_000_000_000
-            writer.write(images, stamp, store.serialize_cdr(msg, msgtype))
-            text = types['std_msgs/msg/String'](data=f'hello {i}')
-            writer.write(chat, stamp + 1, store.serialize_cdr(text, 'std_msgs/msg/String'))
-    return path
+    records = []
+    for i in range(frames):
+        stamp_ns, bag_ns = (100 + i) * 10**9 + 5000, (200 + i) * 10**9
+        if compressed:
+            data = np.frombuffer(cv2.imencode('.png', _image(i))[1].tobytes(), np.uint8)
+            msg = TYPES[msgtype](header=header(stamp_ns, 'camera_optical_frame'),
+                                 format='png', data=data)
+        else:
+            msg = image(cv2.cvtColor(_image(i), cv2.COLOR_BGR2RGB), stamp_ns,
+                        'camera_optical_frame', 'rgb8')
+        records += [(topic, bag_ns, msg),
+                    ('/chatter', bag_ns + 1, TYPES['std_msgs/msg/String'](data=f'hello {i}'))]
+    return write_bag(root / f'bag_{storage.name.lower()}',
+                     {topic: msgtype, '/chatter': 'std_msgs/msg/String'}, records, storage)
 
 
 def _run(args, estimator=None):
@@ -310,7 +301,7 @@ def test_crash_mid_run_leaves_no_output(tmp_path):
 
 def test_tools_never_import_rclpy():
     code = ('import sys; import logocap_ros.tools.offline, logocap_ros.tools.bag_io, '
-            'logocap_ros.tools.evaluate, logocap_ros.tools.weights, logocap_ros.tools.draw; '
+            'logocap_ros.tools.evaluate, logocap_ros.tools.weights, logocap_ros.frames.draw; '
             'assert "rclpy" not in sys.modules, "rclpy imported"')
     subprocess.run([sys.executable, '-c', code], check=True)
 
@@ -395,3 +386,48 @@ def test_single_image_file_is_processed_as_an_image(tmp_path):
     assert poses['kind'] == 'images' and len(poses['frames']) == 1
     assert poses['frames'][0]['name'] == 'photo.png'
     assert sorted(p.name for p in (out / 'annotated').iterdir()) == ['photo.png']
+
+
+def test_truncated_image_in_a_folder_can_be_skipped_and_is_reported(tmp_path, capsys):
+    folder = _images_folder(tmp_path)
+    data = (folder / 'img_02.png').read_bytes()
+    (folder / 'img_02.png').write_bytes(data[:len(data) - 20])
+    assert _run([folder, '--out', tmp_path / 'strict']) == 1
+    assert '--skip-bad' in capsys.readouterr().err  # the error names the way out
+    out = tmp_path / 'out'
+    assert _run([folder, '--out', out, '--skip-bad']) == 0
+    err = capsys.readouterr().err
+    assert 'skipped 1 unreadable image(s)' in err and 'img_02.png' in err, err
+    poses = json.loads((out / 'poses.json').read_text())
+    assert [f['name'] for f in poses['frames']] == [f'img_{i:02d}.png' for i in (0, 1, 3, 4)]
+    assert [s['name'] for s in poses['skipped']] == ['img_02.png']
+    (folder / 'img_00.png').write_bytes(b'')  # a bad first image is skipped as well
+    assert _run([folder, '--out', tmp_path / 'out2', '--skip-bad']) == 0
+
+
+def test_videos_with_one_stem_get_their_own_default_folders(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    avi = _video(tmp_path)
+    assert offline.default_out_dir(avi) == tmp_path / 'clip_logocap'  # alone: the short name
+    mp4 = tmp_path / 'clip.mp4'
+    mp4.write_bytes(avi.read_bytes())
+    assert _run([mp4]) == 0 and _run([avi]) == 0  # walk.avi after walk.mp4 collided
+    assert (tmp_path / 'clip_mp4_logocap' / 'poses.json').is_file()
+    assert (tmp_path / 'clip_avi_logocap' / 'poses.json').is_file()
+
+
+def test_ffmpeg_says_nothing_before_the_one_line_error(tmp_path):
+    cut = tmp_path / 'cut.mp4'
+    writer = cv2.VideoWriter(str(tmp_path / 'real.mp4'), cv2.VideoWriter_fourcc(*'mp4v'),
+                             10.0, SIZE[::-1])
+    for i in range(10):
+        writer.write(_image(i % N_FRAMES))
+    writer.release()
+    data = (tmp_path / 'real.mp4').read_bytes()
+    cut.write_bytes(data[:200])  # no moov atom: FFmpeg complained on stderr
+    done = subprocess.run([sys.executable, '-m', 'logocap_ros.tools.offline', str(cut),
+                           '--weights', 'random', '--out', str(tmp_path / 'o')],
+                          capture_output=True, text=True, timeout=120)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 1 and len(lines) == 1, lines
+    assert lines[0].startswith('logocap-offline: error: cannot open'), lines

@@ -23,6 +23,7 @@ can be compared with the truth.
 import json
 from pathlib import Path
 
+from bag_helpers import header, image, TYPES, write_bag
 from depth_scenes import camera, CAMERAS, keypoints_for, person_3d
 from logocap_ros.core.depth import NO_DEPTH, VALID
 from logocap_ros.core.result import PoseResult
@@ -31,8 +32,7 @@ from logocap_ros.tools.bag_depth import CSV_COLUMNS_3D
 from logocap_ros.tools.pose_records import CSV_COLUMNS
 import numpy as np
 import pytest
-from rosbags.rosbag2 import Reader, StoragePlugin, Writer
-from rosbags.typesys import get_typestore, Stores
+from rosbags.rosbag2 import Reader, StoragePlugin
 
 W, H = 640, 480
 FRAMES = 4
@@ -52,40 +52,27 @@ class PersonEstimator:
 
 
 def _bag(root: Path, storage: StoragePlugin = StoragePlugin.MCAP) -> Path:
-    store = get_typestore(Stores.ROS2_KILTED)
-    t = store.types
-    path = root / 'rgbd'
     k, d = CAMERAS['plumb_bob']
-    with Writer(path, version=9, storage_plugin=storage) as writer:
-        image_c = writer.add_connection('/cam/color/image_raw', bag_io.IMAGE_TYPE,
-                                        typestore=store)
-        depth_c = writer.add_connection(DEPTH_TOPIC, bag_io.IMAGE_TYPE, typestore=store)
-        info_c = writer.add_connection(INFO_TOPIC, 'sensor_msgs/msg/CameraInfo',
-                                       typestore=store)
-        for i in range(FRAMES):
-            def header(offset_ns, frame):
-                return t['std_msgs/msg/Header'](stamp=t['builtin_interfaces/msg/Time'](
-                    sec=50 + i, nanosec=offset_ns), frame_id=frame)
-            colour = t[bag_io.IMAGE_TYPE](
-                header=header(0, 'cam_color'), height=H, width=W, encoding='rgb8',
-                is_bigendian=0, step=W * 3, data=np.full(H * W * 3, 90, np.uint8))
-            ts = (70 + i) * 10**9
-            writer.write(image_c, ts, store.serialize_cdr(colour, bag_io.IMAGE_TYPE))
-            if i == NO_DEPTH_FRAME:
-                continue
-            depth = t[bag_io.IMAGE_TYPE](
-                header=header(10_000_000, 'cam_depth'), height=H, width=W, encoding='16UC1',
-                is_bigendian=0, step=W * 2,
-                data=np.full((H, W), 2500, '<u2').view(np.uint8).reshape(-1))
-            info = t['sensor_msgs/msg/CameraInfo'](
-                header=header(10_000_000, 'cam_depth'), height=H, width=W,
-                distortion_model='plumb_bob', d=np.array(d), k=np.array(k, float),
-                r=np.eye(3).reshape(-1), p=np.zeros(12), binning_x=0, binning_y=0,
-                roi=t['sensor_msgs/msg/RegionOfInterest'](x_offset=0, y_offset=0, height=0,
+    records = []
+    for i in range(FRAMES):
+        ts, colour_ns, depth_ns = (70 + i) * 10**9, (50 + i) * 10**9, (50 + i) * 10**9 + 10**7
+        records.append(('/cam/color/image_raw', ts,
+                        image(np.full((H, W, 3), 90, np.uint8), colour_ns, 'cam_color', 'rgb8')))
+        if i == NO_DEPTH_FRAME:
+            continue
+        info = TYPES['sensor_msgs/msg/CameraInfo'](
+            header=header(depth_ns, 'cam_depth'), height=H, width=W,
+            distortion_model='plumb_bob', d=np.array(d), k=np.array(k, float),
+            r=np.eye(3).reshape(-1), p=np.zeros(12), binning_x=0, binning_y=0,
+            roi=TYPES['sensor_msgs/msg/RegionOfInterest'](x_offset=0, y_offset=0, height=0,
                                                           width=0, do_rectify=False))
-            writer.write(depth_c, ts + 5, store.serialize_cdr(depth, bag_io.IMAGE_TYPE))
-            writer.write(info_c, ts + 6, store.serialize_cdr(info, 'sensor_msgs/msg/CameraInfo'))
-    return path
+        records += [(DEPTH_TOPIC, ts + 5, image(np.full((H, W), 2500, '<u2'), depth_ns,
+                                                'cam_depth', '16UC1')),
+                    (INFO_TOPIC, ts + 6, info)]
+    return write_bag(root / 'rgbd', {'/cam/color/image_raw': bag_io.IMAGE_TYPE,
+                                     DEPTH_TOPIC: bag_io.IMAGE_TYPE,
+                                     INFO_TOPIC: 'sensor_msgs/msg/CameraInfo'},
+                     records, storage)
 
 
 def _run(args):

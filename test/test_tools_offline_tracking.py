@@ -23,17 +23,17 @@ import csv
 import json
 from pathlib import Path
 
+from bag_helpers import image, write_bag
 import cv2
+from logocap_ros.frames.draw import person_color
+from logocap_ros.frames.sources import Frame
 from logocap_ros.tools import bag_io, offline
-from logocap_ros.tools.draw import person_color
 from logocap_ros.tools.sinks import FolderSink, track_colors
-from logocap_ros.tools.sources import Frame
-from logocap_ros.tools.tracking_eval import make_scene
 import numpy as np
 import pytest
-from rosbags.rosbag2 import Reader, StoragePlugin, Writer
-from rosbags.typesys import get_typestore, Stores
+from rosbags.rosbag2 import Reader
 from scripted_pose_node import frame_index, scene_order, scene_result
+from tracking_eval import make_scene
 
 FRAMES = 45
 SCENE = make_scene('crossing', 0)
@@ -59,22 +59,10 @@ def _folder(root: Path) -> Path:
 
 
 def _bag(root: Path) -> Path:
-    store = get_typestore(Stores.ROS2_KILTED)
-    types = store.types
-    path = root / 'bag'
-    with Writer(path, version=9, storage_plugin=StoragePlugin.MCAP) as writer:
-        conn = writer.add_connection('/camera/image_raw', bag_io.IMAGE_TYPE, typestore=store)
-        for k in range(FRAMES):
-            nanos = 5 * 10**9 + k * 33_333_333
-            header = types['std_msgs/msg/Header'](
-                stamp=types['builtin_interfaces/msg/Time'](sec=nanos // 10**9,
-                                                           nanosec=nanos % 10**9),
-                frame_id='cam')
-            msg = types[bag_io.IMAGE_TYPE](header=header, height=24, width=32, encoding='bgr8',
-                                           is_bigendian=0, step=96,
-                                           data=_image(k).reshape(-1))
-            writer.write(conn, nanos, store.serialize_cdr(msg, bag_io.IMAGE_TYPE))
-    return path
+    stamps = [5 * 10**9 + k * 33_333_333 for k in range(FRAMES)]
+    return write_bag(root / 'bag', {'/camera/image_raw': bag_io.IMAGE_TYPE},
+                     [('/camera/image_raw', ns, image(_image(k), ns, 'cam'))
+                      for k, ns in enumerate(stamps)])
 
 
 def _run(*args) -> int:

@@ -132,7 +132,8 @@ def _leftovers(cache: Path):
     if not cache.exists():
         return []
     return sorted(str(p.relative_to(cache)) for p in cache.rglob('*')
-                  if p.is_file() and p.name not in (weights.MANIFEST_NAME, '.lock'))
+                  if p.is_file() and p.name not in (weights.MANIFEST_NAME, weights.VERIFIED_NAME,
+                                                    '.lock'))
 
 
 def test_download_extracts_validates_and_records(server, cache):
@@ -452,3 +453,79 @@ def test_installed_files_respect_the_umask(server, cache):
         os.umask(old)
     assert (cache / W32).stat().st_mode & 0o777 == 0o644
     assert (cache / weights.MANIFEST_NAME).stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize('tamper', ['same_size', 'appended'])
+def test_tampered_cached_checkpoint_is_refused_on_load(server, cache, tamper, capsys):
+    _download(server, cache, ['w32'])
+    path = cache / W32
+    data = bytearray(path.read_bytes())
+    if tamper == 'same_size':
+        data[len(data) // 2] ^= 0xFF
+    else:
+        data += b'x'
+    path.write_bytes(bytes(data))
+    for spec in ('w32', str(path)):  # the short name and the printed path
+        with pytest.raises(weights.WeightsError, match=r'download w32 --force$') as info:
+            weights.resolve_weights(spec)
+        assert str(path) in str(info.value)
+    import cv2
+    import numpy as np
+    from logocap_ros.tools import infer
+    image = cache / 'img.png'
+    cv2.imwrite(str(image), np.zeros((64, 64, 3), np.uint8))
+    assert infer.main(['--weights', 'w32', '--device', 'cpu', '--out', str(cache / 'r.json'),
+                       str(image)]) == 1
+    err = capsys.readouterr().err
+    assert 'logocap-weights download w32 --force' in err, err
+
+
+def test_node_refuses_a_tampered_cached_checkpoint(server, cache):
+    from logocap_ros.ros.estimator_loader import resolve_path, StartupError
+    _download(server, cache, ['w32'])
+    with open(cache / W32, 'ab') as stream:
+        stream.write(b'x')
+    with pytest.raises(StartupError, match='download w32 --force'):
+        resolve_path('w32')
+
+
+def test_load_check_hashes_once_until_the_file_changes(server, cache, monkeypatch):
+    _download(server, cache, ['w32'])
+    from logocap_ros.backends import weights as resolution  # where the load check lives
+    hashed = []
+    real = resolution.file_sha256
+    monkeypatch.setattr(resolution, 'file_sha256', lambda p: hashed.append(p) or real(p))
+    assert weights.resolve_weights('w32') == cache / W32
+    assert weights.resolve_weights('w32') == cache / W32
+    assert len(hashed) == 1  # the second load trusts the remembered (size, mtime, sha256)
+    stat = (cache / W32).stat()
+    os.utime(cache / W32, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert weights.resolve_weights('w32') == cache / W32
+    assert len(hashed) == 2  # touched: hashed again (still matching, so accepted)
+
+
+def test_uncached_or_unrecorded_files_are_not_checked(server, cache, tmp_path):
+    own = tmp_path / W32  # same name, outside the cache: the user's own file
+    own.write_bytes(b'anything')
+    assert weights.resolve_weights(str(own)) == own
+    cache.mkdir()
+    (cache / W48).write_bytes(b'copied in by hand')  # no manifest entry: UNRECORDED
+    assert weights.resolve_weights('w48') == cache / W48
+
+
+def test_one_cache_folder_with_xdg_cache_home(tmp_path, monkeypatch, capsys):
+    from logocap_ros.tools import cache_cli
+    from logocap_ros.backends.cache import cache_root
+    monkeypatch.delenv('LOGOCAP_CACHE_DIR', raising=False)
+    monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'xdg'))
+    monkeypatch.setenv('HOME', str(tmp_path / 'home'))
+    expected = tmp_path / 'xdg' / 'logocap_ros'
+    assert weights.default_cache_dir() == expected
+    assert cache_root() == expected
+    (expected / 'onnx').mkdir(parents=True)
+    (expected / 'onnx' / 'w32-dynamic-flip-opset17-x.onnx').write_bytes(b'x' * 10)
+    assert cache_cli.main(['list']) == 0
+    out = capsys.readouterr().out
+    assert f'cache: {expected} ' in out and 'w32-dynamic-flip' in out, out
+    monkeypatch.setenv('LOGOCAP_CACHE_DIR', str(tmp_path / 'explicit'))
+    assert weights.default_cache_dir() == cache_root() == tmp_path / 'explicit'

@@ -16,11 +16,19 @@
 
 One server (generated CPU repository, W32 random weights, 64x64, no flip, plus a model with
 the wrong inputs/outputs) serves most tests; the kill/restart and GPU-config tests start
-their own. Every server listens on a free 127.0.0.1 port and is stopped at teardown.
+their own, and the command-line wrapper is stopped with SIGTERM and SIGINT. Every server
+listens on a free 127.0.0.1 port and is stopped at teardown.
 """
 
+import contextlib
+import os
+from pathlib import Path
+import signal
 import socket
+import subprocess
+import sys
 import threading
+import time
 
 from logocap_ros.backends.registry import create_backend
 from logocap_ros.backends.triton_backend import TritonUnavailable
@@ -208,3 +216,65 @@ def test_gpu_config_is_valid_up_to_the_missing_backend(repository, tmp_path):
     (broken / 'config.pbtxt').write_text(config.replace('KIND_GPU', 'KIND_GPX'))
     with pytest.raises(TritonServerError, match='failed to read text proto'):
         LocalTritonServer(broken.parent, None, work_dir=tmp_path / 'broken_srv').start(30)
+
+
+def _descendants(pid: int) -> set:
+    """Return the pids of every process below ``pid`` (from /proc)."""
+    parents = {}
+    for stat in Path('/proc').glob('[0-9]*/stat'):
+        try:
+            fields = stat.read_text().rsplit(')', 1)[1].split()
+        except OSError:
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()[0] != 'Z'
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize('sig', [signal.SIGTERM, signal.SIGINT])
+def test_command_line_server_stops_cleanly_on_a_signal(tmp_path, sig):
+    """The wrapper exits 0, leaves no server or stub process and no temporary folder."""
+    from logocap_ros.backends.triton_server import free_port
+    triton_install_or_skip()
+    write_wrong_model(tmp_path / 'repo')  # a Python-backend model: the server starts a stub
+    (tmp_path / 'tmp').mkdir()
+    env = dict(os.environ, TMPDIR=str(tmp_path / 'tmp'))
+    log = tmp_path / 'wrapper.log'
+    with open(log, 'w') as out:
+        wrapper = subprocess.Popen(
+            [sys.executable, '-m', 'logocap_ros.backends.triton_server', '--repository',
+             str(tmp_path / 'repo'), '--http-port', str(free_port())],
+            stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    children = set()
+    try:
+        deadline = time.monotonic() + 120
+        while 'ready at' not in log.read_text() and wrapper.poll() is None \
+                and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert 'ready at' in log.read_text(), log.read_text()
+        children = _descendants(wrapper.pid)
+        assert len(children) >= 2, children  # tritonserver and its stub
+        wrapper.send_signal(sig)  # to the wrapper alone, as `kill` or a supervisor does
+        code = wrapper.wait(60)
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = [pid for pid in children if _alive(pid)]
+    finally:
+        for pid in [wrapper.pid, *children]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)  # whatever a failure left behind
+    assert code == 0 and left == [], (code, left, log.read_text())
+    assert list((tmp_path / 'tmp').iterdir()) == []
+    assert 'Traceback' not in log.read_text(), log.read_text()
