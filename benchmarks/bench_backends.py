@@ -17,14 +17,19 @@
 
 For each architecture (W32, W48), camera resolution (640x480, 1280x720) and flip setting, runs
 ``backend.infer`` (network + refinement; preprocessing and the numpy post-processing excluded)
-on a fixed random image, and reports median / p95 latency, throughput, peak GPU memory (CUDA)
+on a fixed random image, the backends of one setting started together and their runs
+interleaved (A, B, C, A, B, C, ...: a shared machine's load changes hit them alike), and
+reports median / p95 latency, throughput, peak GPU memory (CUDA)
 and the first-frame time (which includes the ONNX export / TensorRT engine build when these
 are not cached yet; the engine build time is also read from the engine's sidecar). PyTorch
-eager FP32 on the same device is the baseline of the ``speed-up`` column.
+eager FP32 on the same device is the baseline of the ``speed-up`` column (ONNX Runtime FP32
+when PyTorch is not among the backends).
 
 Usage::
 
     python benchmarks/bench_backends.py --device cpu --runs 3
+    python benchmarks/bench_backends.py --archs w32 --images 640x480 --flip off \
+        --backends onnxruntime openvino --runs 7     # OpenVINO fp32 and bf16 vs ONNX Runtime
     python benchmarks/bench_backends.py --device cuda --runs 50 --json out/bench.json
 
 Weights default to the deterministic random set ('random'); timings do not depend on the values
@@ -56,9 +61,15 @@ IMAGES = {'640x480': (480, 640), '1280x720': (720, 1280)}
 def hardware_info(device: str) -> Dict[str, str]:
     """Describe CPU, GPU and library versions."""
     import torch
+    from logocap_ros.backends.cpu_features import BF16_FLAGS, cpu_flags
+    flags = cpu_flags()
     info = {'cpu': _cpu_model(), 'cpu_cores': str(os.cpu_count()),
+            'cpu_flags': ' '.join(sorted(f for f in flags if f.startswith(('avx', 'amx', 'fma'))))
+            or 'unknown',
+            'cpu_bf16': ', '.join(f for f in BF16_FLAGS if f in flags) or 'none',
+            'load_average': ' '.join(f'{v:.2f}' for v in os.getloadavg()),
             'python': platform.python_version(), 'torch': torch.__version__}
-    for mod in ('onnxruntime', 'tensorrt'):
+    for mod in ('onnxruntime', 'openvino', 'tensorrt'):
         try:
             info[mod] = __import__(mod).__version__
         except ImportError:
@@ -73,38 +84,32 @@ def hardware_info(device: str) -> Dict[str, str]:
 def combos(device: str, backends: Optional[List[str]]) -> List[tuple]:
     """(backend, precision) pairs to run on ``device``."""
     if device == 'cpu':
-        pairs = [('torch', 'fp32'), ('onnxruntime', 'fp32')]
+        pairs = [('torch', 'fp32'), ('onnxruntime', 'fp32'), ('openvino', 'fp32'),
+                 ('openvino', 'bf16')]
     else:
         pairs = [('torch', 'fp32'), ('torch', 'fp16'), ('onnxruntime', 'fp32'),
                  ('onnxruntime', 'fp16'), ('tensorrt', 'fp32'), ('tensorrt', 'fp16')]
     return [p for p in pairs if not backends or p[0] in backends]
 
 
-def measure(backend, images: np.ndarray, runs: int, warmup: int) -> Dict[str, float]:
-    """Time ``runs`` inferences after a first (possibly exporting/building) one + warm-up."""
+def _timed(backend, images: np.ndarray) -> float:
     t0 = time.perf_counter()
     backend.infer({'images': images})
-    first = time.perf_counter() - t0
-    for _ in range(warmup):
-        backend.infer({'images': images})
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        backend.infer({'images': images})
-        times.append(time.perf_counter() - t0)
+    return time.perf_counter() - t0
+
+
+def stats(times: List[float]) -> Dict[str, float]:
+    """Median / p95 in ms and the throughput of the timed runs (seconds)."""
     arr = np.array(times)
-    return {'first_frame_s': first, 'median_ms': float(np.median(arr) * 1e3),
+    return {'median_ms': float(np.median(arr) * 1e3),
             'p95_ms': float(np.percentile(arr, 95) * 1e3), 'fps': float(1.0 / arr.mean()),
-            'runs': runs}
+            'runs': len(times)}
 
 
-def run_one(net, arch, image_name, flip, backend_name, precision, args) -> Dict[str, object]:
-    """Benchmark one configuration; returns a result row (``error`` set when unavailable)."""
+def start_one(net, hw, flip, backend_name, precision, images, args):
+    """Start one backend and run its first frame: ``(row fields, backend or None)``."""
     import torch
-    hw = input_hw_for(args.input_size or DEFAULT_SIZE[arch], IMAGES[image_name])
-    row = {'arch': arch, 'image': image_name, 'input': f'{hw[1]}x{hw[0]}', 'flip': flip,
-           'backend': backend_name, 'precision': precision}
-    images = np.random.default_rng(0).standard_normal((1, 3) + hw).astype(np.float32)
+    row: Dict[str, object] = {'backend': backend_name, 'precision': precision}
     cuda = args.device.startswith('cuda')
     try:
         backend = create_backend(backend_name, net, device=args.device, precision=precision,
@@ -113,17 +118,39 @@ def run_one(net, arch, image_name, flip, backend_name, precision, args) -> Dict[
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats()
             free_before = torch.cuda.mem_get_info()[0]
-        with backend:
-            row.update(measure(backend, images, args.runs, args.warmup))
-            row['describe'] = backend.describe()
-            if cuda:
-                used = free_before - torch.cuda.mem_get_info()[0]
-                peak = torch.cuda.max_memory_allocated()
-                row['gpu_mem_mib'] = round(max(used, peak) / 2**20)
-            row['engine_build_s'] = _build_seconds(backend)
+        backend.activate()
+        row['first_frame_s'] = _timed(backend, images)
+        for _ in range(args.warmup):
+            _timed(backend, images)
+        row['describe'] = backend.describe()
+        if cuda:
+            used = free_before - torch.cuda.mem_get_info()[0]
+            row['gpu_mem_mib'] = round(max(used, torch.cuda.max_memory_allocated()) / 2**20)
+        row['engine_build_s'] = _build_seconds(backend)
+        return row, backend
     except (BackendUnavailable, ValueError, RuntimeError) as exc:
         row['error'] = str(exc).splitlines()[0][:160]
-    return row
+        return row, None
+
+
+def run_setting(net, arch, image_name, flip, pairs, args) -> List[Dict[str, object]]:
+    """Start every backend of one setting, then time them interleaved; one row each."""
+    hw = input_hw_for(args.input_size or DEFAULT_SIZE[arch], IMAGES[image_name])
+    images = np.random.default_rng(0).standard_normal((1, 3) + hw).astype(np.float32)
+    base = {'arch': arch, 'image': image_name, 'input': f'{hw[1]}x{hw[0]}', 'flip': flip}
+    started = [start_one(net, hw, flip, name, prec, images, args) for name, prec in pairs]
+    times: List[List[float]] = [[] for _ in started]
+    for _ in range(args.runs):
+        for i, (_, backend) in enumerate(started):
+            if backend is not None:
+                times[i].append(_timed(backend, images))
+    rows = []
+    for (row, backend), t in zip(started, times):
+        if backend is not None:
+            row.update(stats(t))
+            backend.deactivate()
+        rows.append(dict(base, **row))
+    return rows
 
 
 def _build_seconds(backend) -> Optional[float]:
@@ -137,9 +164,14 @@ def _build_seconds(backend) -> Optional[float]:
 
 
 def add_speedups(rows: List[Dict[str, object]]) -> None:
-    """Set ``speedup`` = torch fp32 median / row median within each configuration."""
-    base = {(r['arch'], r['image'], r['flip']): r['median_ms'] for r in rows
-            if r['backend'] == 'torch' and r['precision'] == 'fp32' and 'median_ms' in r}
+    """Set ``speedup`` = baseline median / row median within each configuration.
+
+    The baseline is PyTorch eager FP32 where it ran, else ONNX Runtime FP32.
+    """
+    base: Dict[tuple, float] = {}
+    for ref in ('onnxruntime', 'torch'):
+        base.update({(r['arch'], r['image'], r['flip']): r['median_ms'] for r in rows
+                     if r['backend'] == ref and r['precision'] == 'fp32' and 'median_ms' in r})
     for r in rows:
         ref = base.get((r['arch'], r['image'], r['flip']))
         if ref and 'median_ms' in r:
@@ -172,7 +204,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument('--images', nargs='+', default=list(IMAGES), choices=list(IMAGES))
     p.add_argument('--flip', nargs='+', default=['on', 'off'], choices=['on', 'off'])
     p.add_argument('--backends', nargs='+', default=None,
-                   choices=['torch', 'onnxruntime', 'tensorrt'])
+                   choices=['torch', 'onnxruntime', 'openvino', 'tensorrt'])
     p.add_argument('--weights', default='random', help="'random', w32/w48 or a checkpoint "
                                                        '(with one --archs value)')
     p.add_argument('--input-size', type=int, default=None)
@@ -195,11 +227,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         net, _ = resolve_network(arch, args.weights)
         for image_name in args.images:
             for flip in (f == 'on' for f in args.flip):
-                for backend_name, precision in combos(args.device, args.backends):
-                    row = run_one(net, arch, image_name, flip, backend_name, precision, args)
+                for row in run_setting(net, arch, image_name, flip,
+                                       combos(args.device, args.backends), args):
                     print(json.dumps(row), flush=True)
                     rows.append(row)
     add_speedups(rows)
+    print(f'load average after the runs: {" ".join(f"{v:.2f}" for v in os.getloadavg())}')
     print(table(rows))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

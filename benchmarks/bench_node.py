@@ -17,13 +17,18 @@
 1. Node overhead per frame *excluding the model*, for 640x480 and 1280x720: receiving
    (deserialising the Image), conversion to BGR, building ``poses`` and ``markers``, and
    publishing them (plus, separately, the annotated image that is only made on demand).
-2. End-to-end latency from the image stamp to the receipt of ``poses`` in another process:
+2. The node's whole frame path without the model (``LogocapNode._process`` with a stub
+   estimator: conversion, pose threshold, tracking, smoothing, ``poses``), optionally side by
+   side with another checkout's sources, interleaved in fresh processes
+   (``--frame-path-vs DIR``: DIR is the ``logocap_ros`` source root of the other checkout).
+3. End-to-end latency from the image stamp to the receipt of ``poses`` in another process:
    camera_publisher process -> logocap_node process (real model, random weights) -> this
    process, for each backend that can be created here.
 
 Usage (inside ``. scripts/env.sh``; ROS traffic stays on loopback in a private domain)::
 
     python benchmarks/bench_node.py [--frames 300] [--e2e-seconds 20] [--markdown out.md]
+    python benchmarks/bench_node.py --frame-path-vs /tmp/main-src [--rounds 5]
 """
 
 import argparse
@@ -68,8 +73,8 @@ def overhead(width: int, height: int, repeats: int) -> Dict[str, List[float]]:
     from rclpy.serialization import deserialize_message, serialize_message
     from logocap_ros.msg import PersonPoseArray
     from logocap_ros.ros import conversions, qos
-    from logocap_ros.ros.image_conversion import bgr_to_image_msg, image_to_bgr
-    from logocap_ros.tools.draw import draw_poses
+    from logocap_ros.frames.image_conversion import bgr_to_image_msg, image_to_bgr
+    from logocap_ros.frames.draw import draw_poses
     from sensor_msgs.msg import Image
     from visualization_msgs.msg import MarkerArray
     context = rclpy.Context()
@@ -101,6 +106,65 @@ def overhead(width: int, height: int, repeats: int) -> Dict[str, List[float]]:
     node.destroy_node()
     rclpy.shutdown(context=context)
     return times
+
+
+def frame_path(width: int, height: int, repeats: int, smoothing: bool) -> List[float]:
+    """Time ``LogocapNode._process`` (everything but the model) on one image size [s]."""
+    import rclpy
+    try:
+        from logocap_ros.frames.image_conversion import bgr_to_image_msg
+    except ImportError:  # a checkout from before frames/ (side-by-side runs)
+        from logocap_ros.frames.image_conversion import bgr_to_image_msg
+    from logocap_ros.ros import node as node_module
+    from logocap_ros.ros.estimator_loader import LoadedEstimator
+    from sensor_msgs.msg import Image
+    result = fake_result(height, width)
+    node_module.load_estimator = lambda cfg: LoadedEstimator(
+        lambda image, color='bgr': result, 'stub', False, 'cpu', 'stub')
+    rclpy.init(args=['--ros-args', '-p', 'weights:=stub', '-p', 'autostart:=false',
+                     '-p', f'smoothing:={str(smoothing).lower()}'])
+    node = node_module.LogocapNode()
+    node.trigger_configure()
+    pixels = np.random.default_rng(1).integers(0, 256, (height, width, 3), np.uint8)
+    msg = bgr_to_image_msg(pixels, None, Image)
+    msg.header.frame_id = 'camera'
+    times = []
+    for k in range(repeats + 20):
+        msg.header.stamp.sec, msg.header.stamp.nanosec = 100 + k // 30, (k % 30) * 33_333_333
+        started = time.perf_counter()
+        node._process(msg)
+        times.append(time.perf_counter() - started)
+    node.destroy_node()
+    rclpy.shutdown()
+    return times[20:]
+
+
+def frame_path_table(other: str, repeats: int, rounds: int) -> List[str]:
+    """Markdown lines: the frame path of this checkout and ``other``, interleaved."""
+    import json
+    here = str(ROOT)
+    runs: Dict[tuple, List[float]] = {}
+    for _ in range(rounds):
+        for label, src in (('other', other), ('this', here)):
+            for smoothing in (False, True):
+                env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+                    [src] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep)
+                             if p and Path(p).resolve() != ROOT]))
+                out = subprocess.run([sys.executable, __file__, '--frame-path-only',
+                                      f'640x480:{int(smoothing)}', '--frames', str(repeats)],
+                                     capture_output=True, text=True, check=True, env=env,
+                                     cwd=src)
+                runs.setdefault((label, smoothing), []).extend(
+                    json.loads(out.stdout.strip().splitlines()[-1]))
+    lines = [f'Machine: {machine()}; date {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}',
+             f'({rounds} interleaved rounds x {repeats} frames, 640x480, 5 people, fresh '
+             'process each)', '',
+             '| checkout | smoothing | median [ms] | p95 [ms] |', '| --- | --- | --- | --- |']
+    for (label, smoothing), times in sorted(runs.items()):
+        ms = np.array(times) * 1e3
+        lines.append(f'| {other if label == "other" else here} | {smoothing} | '
+                     f'{np.median(ms):.3f} | {np.percentile(ms, 95):.3f} |')
+    return lines
 
 
 def end_to_end(backend: str, seconds: float, size: str, rate: float, input_size: int) -> dict:
@@ -177,7 +241,20 @@ def main() -> int:
     parser.add_argument('--input-size', type=int, default=256)
     parser.add_argument('--markdown', help='also write the report to this file')
     parser.add_argument('--overhead-only', help=argparse.SUPPRESS)
+    parser.add_argument('--frame-path-only', help=argparse.SUPPRESS)
+    parser.add_argument('--frame-path-vs', help='source root of another checkout: compare '
+                        'the node frame path with it (only this table)')
+    parser.add_argument('--rounds', type=int, default=5)
     args = parser.parse_args()
+    if args.frame_path_only:
+        import json
+        size, smoothing = args.frame_path_only.split(':')
+        width, height = (int(v) for v in size.split('x'))
+        print(json.dumps(frame_path(width, height, args.frames, smoothing == '1')))
+        return 0
+    if args.frame_path_vs:
+        print('\n'.join(frame_path_table(args.frame_path_vs, args.frames, args.rounds)))
+        return 0
     if args.overhead_only:
         import json
         width, height = (int(v) for v in args.overhead_only.split('x'))

@@ -18,7 +18,7 @@ Part 1 times ``PoseTracker.update`` and ``OneEuroBank.smooth_many`` + ``prune`` 
 node runs per image with ``smoothing:=true``) on synthetic crowds of 1, 10 and 30 walking
 people (noise, dropped joints, missed people; 1920x1080, 30 fps), per frame.
 
-Part 2 runs the synthetic scenes of ``logocap_ros.tools.tracking_eval`` with the keypoint
+Part 2 runs the synthetic scenes of ``test/tracking_eval.py`` with the keypoint
 tracker, two ablations of it and the box-IoU baseline and prints identity switches,
 fragmentations and IDF1 (``motmetrics``), summed over seeds.
 
@@ -36,11 +36,14 @@ from typing import Dict, List, Optional
 
 from logocap_ros.core.smoothing import OneEuroBank
 from logocap_ros.core.tracking import PoseTracker, TrackerConfig
-from logocap_ros.tools.tracking_eval import (crowd_scene, evaluate, IoUTracker, make_scene,
-                                             SCENES)
 import numpy as np
 import scipy
 from bench_common import cpu_model as _cpu_model  # noqa: I100 (benchmarks/)
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                'test'))
+from tracking_eval import (crowd_scene, evaluate, IoUTracker, make_scene,  # noqa: E402,I100
+                           SCENES)
 
 
 def time_frames(count: int, frames: int, repeats: int) -> Dict[str, np.ndarray]:

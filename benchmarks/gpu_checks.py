@@ -56,6 +56,17 @@ LOG = logging.getLogger('logocap_ros.gpu_checks')
 PARITY_HW = (64, 128)
 TARGET_CAMERA = (480, 640)
 PASS, FAIL, UNAVAILABLE, NOT_RUN = 'pass', 'FAIL', 'unavailable', 'NOT RUN'
+#: TensorRT builder_optimization_level of every engine built here (TensorRT's default is 3):
+#: level 1 builds several times faster, so the TensorRT rows fit the run's time budget; the
+#: speeds are then a lower bound of a level-3 engine's (docs/backends.md, "GPU checks").
+CHECK_OPT_LEVEL = 1
+#: OpenCV from which cv2.resize (INTER_LINEAR, uint8) matches the float GPU resize closely.
+EXACT_RESIZE_OPENCV = (4, 11)
+#: Gap of the adapted map's top-3 values below which a joint counts as a near-tie.
+TIE_GAP = 1e-5
+#: Difference [grey levels] of a normalised input value that counts as float rounding (an FMA
+#: on the GPU changes the last bit of (x - mean) / std), not as a different pixel.
+ROUNDING_LEVELS = 0.01
 
 
 class Unavailable(Exception):
@@ -94,8 +105,19 @@ def random_images(hw: Tuple[int, int], seed: int = 11) -> np.ndarray:
 
 
 def cpu_reference(net, images: np.ndarray, flip: bool) -> Dict[str, np.ndarray]:
-    """Return PyTorch CPU outputs of the unpruned graph (the parity reference)."""
-    return ex.run_torch(net, images, flip, ['poses', 'scores', 'centers'])
+    """Return PyTorch CPU outputs of the unpruned graph (the parity reference).
+
+    Besides ``poses``/``scores``/``centers`` it holds ``clear`` (``[K, 17]`` bool): the joints
+    whose adapted map has no near-tie among its three highest cells. The refinement blends the
+    two best cells (0.75/0.25), so a tie resolved in another order (another summation order on
+    a GPU, another ``topk``) moves such a joint by up to 0.5 px; the parity tests exclude
+    these joints the same way (``test/refcheck_data.unambiguous``).
+    """
+    ref = ex.run_torch(net, images, flip, ['poses', 'scores', 'centers', 'adapted'])
+    adapted = ref.pop('adapted')
+    top3 = -np.sort(-adapted.reshape(adapted.shape[:2] + (-1,)), axis=-1)[..., :3]
+    ref['clear'] = np.minimum(top3[..., 0] - top3[..., 1], top3[..., 1] - top3[..., 2]) > TIE_GAP
+    return ref
 
 
 def parity(ref: Dict[str, np.ndarray], out: Dict[str, np.ndarray],
@@ -103,17 +125,23 @@ def parity(ref: Dict[str, np.ndarray], out: Dict[str, np.ndarray],
     """Pair candidates by centre (as the CPU parity tests do) and measure the differences.
 
     :return: ``found`` (fraction of the reference's kept people present in ``out``),
-        ``close`` (fraction of their joints within ``joint_tol`` px), ``p50_px``/``max_px``
-        (joint distances), ``scores`` (max score difference), ``finite``.
+        ``close`` (fraction of their joints within ``joint_tol`` px, near-tie joints left out
+        where ``ref`` has ``clear``), ``ties`` (the fraction left out), ``p50_px``/``max_px``
+        (distances of all paired joints), ``scores`` (max score difference), ``finite``.
     """
     diffs = ex.compare_outputs(ref, out, joint_tol)
     pairs = ex._pair_candidates(ref, out)
+    close, ties = 1.0 - diffs.get('joints_moved', 1.0), 0.0
     if len(pairs[0]):
         d = np.abs(ref['poses'][pairs[0], :, :2] - out['poses'][pairs[1], :, :2]).max(-1)
         p50, pmax = float(np.median(d)), float(d.max())
+        if 'clear' in ref:  # near-tie joints may move by a blend step: not compared
+            clear = ref['clear'][pairs[0]]
+            ties = 1.0 - float(clear.mean())
+            close = float((d[clear] <= joint_tol).mean()) if clear.any() else 1.0
     else:
         p50 = pmax = float('nan')
-    return {'found': diffs.get('found', 0.0), 'close': 1.0 - diffs.get('joints_moved', 1.0),
+    return {'found': diffs.get('found', 0.0), 'close': close, 'ties': ties,
             'p50_px': p50, 'max_px': pmax, 'scores': diffs.get('scores', float('nan')),
             'finite': bool(np.isfinite(out['poses']).all())}
 
@@ -121,8 +149,9 @@ def parity(ref: Dict[str, np.ndarray], out: Dict[str, np.ndarray],
 def assert_parity(p: Dict[str, float], min_found: float, min_close: float,
                   max_score: Optional[float] = None) -> str:
     """Assert the parity numbers; return them as one line."""
-    line = (f"found {p['found']:.0%}, joints close {p['close']:.1%}, p50 {p['p50_px']:.3g} px, "
-            f"max {p['max_px']:.3g} px, scores {p['scores']:.2g}")
+    line = (f"found {p['found']:.0%}, joints close {p['close']:.1%} (near-ties left out: "
+            f"{p.get('ties', 0.0):.1%}), p50 {p['p50_px']:.3g} px, max {p['max_px']:.3g} px, "
+            f"scores {p['scores']:.2g}")
     assert p['finite'], 'non-finite poses: ' + line
     assert p['found'] >= min_found and p['close'] >= min_close, line
     if max_score is not None:
@@ -192,36 +221,72 @@ def check_device_preprocessing(device: str) -> str:
     mean, std = gp.normalisation_constants(device)
     got = gp.warp_normalise(torch.from_numpy(image).to(device), gp.warp_plan(box).to(device),
                             'bgr', mean, std).cpu().numpy()
-    levels = np.abs(got - want).max() * 255 * float(preprocessing.STD_RGB.max())
-    share = float((got != want).mean())
+    grey = np.abs(got - want) * 255 * float(preprocessing.STD_RGB.max())
+    levels, share = float(grey.max()), float((grey > ROUNDING_LEVELS).mean())
     assert levels <= 8.5 and share <= 0.05, \
-        f'{share:.2%} of values differ, up to {levels:.1f} grey levels'
-    return (f'bit-exact with OpenCV {cv2.__version__}' if share == 0 else
-            f'{share:.2%} of values differ by <= {levels:.1f} grey levels from OpenCV '
+        f'{share:.2%} of values differ by > {ROUNDING_LEVELS}, up to {levels:.3g} grey levels'
+    if share == 0:
+        rounding = float((got != want).mean())
+        return (f'bit-exact with OpenCV {cv2.__version__}' if rounding == 0 else
+                f'same pixels as OpenCV {cv2.__version__}; {rounding:.1%} of the normalised '
+                f'values differ in float rounding (<= {levels:.2g} grey levels)')
+    return (f'{share:.2%} of values differ by <= {levels:.3g} grey levels from OpenCV '
             f'{cv2.__version__} (older OpenCV resizes in fixed point)')
 
 
-def check_estimator(net, device: str, precision: str) -> str:
-    """Check that the whole estimator (device preprocessing too) finds the CPU's people."""
+def check_estimator(net, device: str, precision: str, backend: str = 'torch') -> str:
+    """Check that the whole estimator (device preprocessing too) finds the CPU's people.
+
+    A person counts as found when the median distance of its joints to a GPU person's is
+    within the tolerance: near-tie joints (see :func:`cpu_reference`) may move by a blend step.
+    """
+    if backend == 'tensorrt':
+        need_tensorrt()
     from logocap_ros.backends.factory import estimator_for_network
     from logocap_ros.core.estimator import EstimatorConfig
     image = np.random.default_rng(2).integers(0, 256, (240, 320, 3), dtype=np.uint8)
     cfg = {'input_size': 128, 'expected_image_hw': image.shape[:2]}
     cpu = estimator_for_network(net, EstimatorConfig(backend='torch', **cfg))
-    gpu = estimator_for_network(net, EstimatorConfig(backend='torch', device=device,
-                                                     precision=precision, **cfg))
+    options = {'optimization_level': CHECK_OPT_LEVEL} if backend == 'tensorrt' else {}
+    gpu = estimator_for_network(net, EstimatorConfig(backend=backend, device=device,
+                                                     precision=precision, **cfg), **options)
     try:
         want, got = cpu(image), gpu(image)
         assert gpu.backend.preprocesses_images or device == 'cpu'
     finally:
         gpu.close()
         cpu.close()
-    tol = 0.01 if precision == 'fp32' else 4.0
-    matched = sum(1 for kps in want.keypoints if len(got.keypoints) and np.abs(
-        got.keypoints[:, :, :2] - kps[None, :, :2]).max(axis=(1, 2)).min() <= tol)
+    import cv2
+    tol, note = estimator_tolerance(precision, cv2.__version__)
+    matched, worst = 0, 0.0
+    for kps in want.keypoints:
+        if not len(got.keypoints):
+            break
+        d = np.abs(got.keypoints[:, :, :2] - kps[None, :, :2]).max(axis=2)   # [N, 17]
+        best = int(np.argmin(np.median(d, axis=1)))
+        if np.median(d[best]) <= tol:
+            matched, worst = matched + 1, max(worst, float(d[best].max()))
     assert len(want) >= 3, 'the test image should give several people'
-    assert matched >= 0.8 * len(want), f'{matched} of {len(want)} people found'
-    return f'{matched}/{len(want)} people within {tol} px'
+    assert matched >= 0.8 * len(want), f'{matched} of {len(want)} people found{note}'
+    return (f'{matched}/{len(want)} people with a median joint within {tol} px (max joint '
+            f'{worst:.3g} px){note}')
+
+
+def estimator_tolerance(precision: str, opencv_version: str) -> Tuple[float, str]:
+    """Return the keypoint tolerance [px] of :func:`check_estimator` and a note.
+
+    The CPU reference resizes with OpenCV; before 4.11 its uint8 bilinear resize works in
+    fixed point and differs from the GPU's float resize by up to one grey level, so the
+    0.01 px FP32 tolerance needs OpenCV >= 4.11 (JetPack ships older ones): below it the
+    check uses 1 px and says why.
+    """
+    if precision != 'fp32':
+        return 4.0, ''
+    parts = tuple(int(v) for v in opencv_version.split('.')[:2] if v.isdigit())
+    if parts >= EXACT_RESIZE_OPENCV:
+        return 0.01, ''
+    return 1.0, (f' (OpenCV {opencv_version} < 4.11 resizes in fixed point: 1 px instead of '
+                 '0.01 px; pip install "opencv-python-headless>=4.11" for the tight check)')
 
 
 def check_onnxruntime_cuda(net, images, reference, cache_dir) -> str:
@@ -238,7 +303,8 @@ def check_tensorrt(net, images, reference, cache_dir, precision: str,
     need_tensorrt()
     hw = tuple(images.shape[2:])
     with open_backend('tensorrt', net, device='cuda', precision=precision, dynconv=dynconv,
-                      cache_dir=str(cache_dir), prepare_hw=[hw]) as backend:
+                      cache_dir=str(cache_dir), prepare_hw=[hw],
+                      optimization_level=CHECK_OPT_LEVEL) as backend:
         assert backend.input_shape() == (1, 3) + hw
         out = backend.infer({'images': images})
     if precision == 'fp32':
@@ -252,7 +318,7 @@ def check_tensorrt_reuse(net, images, cache_dir) -> str:
     from logocap_ros.backends import build_engine
     hw = tuple(images.shape[2:])
     open_backend('tensorrt', net, device='cuda', cache_dir=str(cache_dir),
-                 prepare_hw=[hw]).deactivate()
+                 prepare_hw=[hw], optimization_level=CHECK_OPT_LEVEL).deactivate()
     real = build_engine.build_serialized_engine
 
     def no_build(*_a, **_k):
@@ -260,7 +326,7 @@ def check_tensorrt_reuse(net, images, cache_dir) -> str:
     build_engine.build_serialized_engine = no_build
     try:
         open_backend('tensorrt', net, device='cuda', cache_dir=str(cache_dir),
-                     prepare_hw=[hw]).deactivate()
+                     prepare_hw=[hw], optimization_level=CHECK_OPT_LEVEL).deactivate()
     finally:
         build_engine.build_serialized_engine = real
     return 'cached engine reused'
@@ -285,14 +351,31 @@ def bench_rows(mode: str, device: str) -> List[dict]:
     cameras = [TARGET_CAMERA] + ([(720, 1280)] if mode == 'full' else [])
     for camera in cameras:
         for flip in (True, False):
+            if flip or mode == 'full':  # TensorRT first: its builds are the long part
+                rows += tensorrt_rows(flip, camera, 512)
             for label, prec, opts in torch_rows:
                 rows.append(_row('torch', prec, flip, label, opts, camera, 512))
             if flip or mode == 'full':
                 rows.append(_row('onnxruntime', 'fp32', flip, 'onnxruntime cuda', {}, camera,
                                  512))
-                for prec in ('fp32', 'fp16'):
-                    rows.append(_row('tensorrt', prec, flip, 'tensorrt', {}, camera, 512))
     return rows
+
+
+def tensorrt_rows(flip: bool, camera, size: int) -> List[dict]:
+    """Return the TensorRT rows: FP32, FP16 (default dynamic convolution), FP16 (the other).
+
+    Both forms are timed (``shifted``: Pad/Slice/Mul/Add; ``conv``: grouped convolution with
+    run-time weights); the default (:data:`DEFAULT_DYNCONV`) follows the faster FP16 one.
+    """
+    from logocap_ros.backends.tensorrt_backend import DEFAULT_DYNCONV
+    other = 'conv' if DEFAULT_DYNCONV == 'shifted' else 'shifted'
+    opts = {'optimization_level': CHECK_OPT_LEVEL}
+    return [_row('tensorrt', 'fp32', flip, f'tensorrt {DEFAULT_DYNCONV}',
+                 dict(opts, dynconv=DEFAULT_DYNCONV), camera, size),
+            _row('tensorrt', 'fp16', flip, f'tensorrt {DEFAULT_DYNCONV}',
+                 dict(opts, dynconv=DEFAULT_DYNCONV), camera, size),
+            _row('tensorrt', 'fp16', flip, f'tensorrt {other}', dict(opts, dynconv=other),
+                 camera, size)]
 
 
 def run_row(net, row: dict, device: str, runs: int, warmup: int, cache_dir,
@@ -423,7 +506,8 @@ def all_checks(runner: Runner, net, device: str, cache_dir: Path) -> None:
     images = random_images(PARITY_HW)
     ref = cpu_reference(net, images, True)
     cuda = device != 'cpu'
-    if cuda:
+    if cuda:  # TensorRT first: its engine builds are what may exhaust the budget
+        tensorrt_checks(runner, net, images, ref, cache_dir)
         runner.run('torch cuda fp32 vs cpu', 'torch',
                    lambda: check_torch(net, images, ref, device, 'fp32'))
         runner.run('torch cuda fp16 vs cpu', 'torch',
@@ -443,6 +527,10 @@ def all_checks(runner: Runner, net, device: str, cache_dir: Path) -> None:
         return
     runner.run('onnxruntime cuda vs cpu', 'onnxruntime',
                lambda: check_onnxruntime_cuda(net, images, ref, cache_dir))
+
+
+def tensorrt_checks(runner: 'Runner', net, images, ref, cache_dir: Path) -> None:
+    """Run the TensorRT parity checks (both dynamic-convolution forms) and engine reuse."""
     for prec in ('fp32', 'fp16'):
         runner.run(f'tensorrt {prec} (shifted) vs cpu', 'tensorrt',
                    lambda p=prec: check_tensorrt(net, images, ref, cache_dir, p))
@@ -450,6 +538,8 @@ def all_checks(runner: Runner, net, device: str, cache_dir: Path) -> None:
                lambda: check_tensorrt(net, images, ref, cache_dir, 'fp32', 'conv'))
     runner.run('tensorrt engine reused', 'tensorrt',
                lambda: check_tensorrt_reuse(net, images, cache_dir))
+    runner.run('estimator on tensorrt (device preprocessing) vs cpu', 'tensorrt',
+               lambda: check_estimator(net, 'cuda', 'fp32', 'tensorrt'))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -460,6 +550,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument('--require', nargs='*', default=['torch'],
                    choices=['torch', 'onnxruntime', 'tensorrt'],
                    help='checks that must run (missing packages then fail the run)')
+    p.add_argument('--checks-only', action='store_true',
+                   help='run the parity checks, not the benchmark table')
     p.add_argument('--runs', type=int, default=50)
     p.add_argument('--warmup', type=int, default=10)
     p.add_argument('--budget-s', type=float, default=420.0,
@@ -507,7 +599,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     torch.manual_seed(0)
     net, _ = load_network('w32', 'random')
     runner = Runner(args.budget_s, args.require)
-    rows: List[dict] = bench_rows(args.mode, args.device)
+    rows: List[dict] = [] if args.checks_only else bench_rows(args.mode, args.device)
     t0 = time.perf_counter()
     progress = runner.run
 
