@@ -34,6 +34,7 @@ from logocap_ros.backends.registry import create_backend
 from logocap_ros.backends.torch_backend import TorchBackend
 from logocap_ros.core.estimator import EstimatorConfig
 from logocap_ros.tools import export_onnx_cli
+from model_helpers import assert_matches_reference
 import numpy as np
 import pytest
 
@@ -168,10 +169,8 @@ def test_backend_exports_once_at_activation_and_matches_torch(ort_backend, ort_c
     assert set(out) == {'poses', 'scores', 'centers'} and out['poses'].shape == (30, 17, 3)
     with TorchBackend(net, flip_test=False) as torch_backend:
         ref = torch_backend.infer({'images': square})
-    diffs = ex.compare_outputs(ref, out)
     assert len(ex._kept(ref)) >= 3
-    assert diffs['found'] >= 0.9 and diffs['scores'] < 1e-4
-    assert diffs['joints_moved'] <= 0.02
+    assert_matches_reference(ref, out)
 
 
 @pytest.mark.parametrize('hw', [(64, 128), (128, 64), (128, 192)])
@@ -182,9 +181,7 @@ def test_one_dynamic_export_serves_every_input_size(ort_backend, ort_cache, net,
     assert backend.input_shape() == (1, 3) + hw
     assert len(list((ort_cache / 'onnx').glob('*.onnx'))) == 1, 'exported again'
     ref = ex.run_torch(net, images, False, ['poses', 'scores', 'centers'])
-    diffs = ex.compare_outputs(ref, out)
-    assert diffs['found'] >= 0.9 and diffs['scores'] < 1e-4
-    assert diffs['joints_moved'] <= 0.02
+    assert_matches_reference(ref, out)
 
 
 def test_cached_export_is_reused(ort_backend, ort_cache, net, monkeypatch):
@@ -262,8 +259,7 @@ def test_official_size_export_matches_torch_and_official_reference(net, tmp_path
     got = ex.run_onnxruntime(path, images)
     ref = ex.run_torch(net, images, True, list(got))
     assert rc.rel_err(got['heatmaps'], ref['heatmaps']) < 1e-4
-    diffs = ex.compare_outputs(ref, got)
-    assert diffs['found'] >= 0.9 and diffs['scores'] < 1e-4 and diffs['joints_moved'] <= 0.02
+    assert_matches_reference(ref, got)
     if not (rc.REFCHECK / 'refB_rand480x640.npz').is_file():
         return
     official = rc.load('refB', 'rand480x640')

@@ -28,6 +28,7 @@ from logocap_ros.backends import build_engine, engine_cache
 from logocap_ros.backends.base import BackendUnavailable, InferenceBackend
 from logocap_ros.backends.engine_cache import (check_engine, EngineCache, EngineKey, make_key,
                                                sidecar_path)
+from model_helpers import identity_onnx
 import numpy as np
 import pytest
 
@@ -113,16 +114,9 @@ class _FakeBuilds:
 @pytest.fixture
 def fake_trt(tmp_path, monkeypatch):
     """Return (onnx path, fake builder, environment dict); TensorRT and the GPU are faked."""
-    onnx = pytest.importorskip('onnx')
-    from onnx import helper, TensorProto
-    from logocap_ros.backends.export_onnx import write_metadata
-    graph = helper.make_graph(
-        [helper.make_node('Identity', ['images'], ['poses'])], 'g',
-        [helper.make_tensor_value_info('images', TensorProto.FLOAT, [1, 3, 64, 128])],
-        [helper.make_tensor_value_info('poses', TensorProto.FLOAT, [1, 3, 64, 128])])
-    path = tmp_path / 'w32-64x128.onnx'
-    onnx.save(helper.make_model(graph), str(path))
-    write_metadata(path, {'logocap_ros.input_hw': '64x128'})
+    pytest.importorskip('onnx')
+    path = identity_onnx(tmp_path / 'w32-64x128.onnx', (64, 128),
+                         {'logocap_ros.input_hw': '64x128'})
     env = dict(ENV_A)
     builds = _FakeBuilds()
     monkeypatch.setattr(build_engine, 'import_tensorrt', lambda: object())

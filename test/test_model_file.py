@@ -18,10 +18,10 @@ import json
 
 from logocap_ros.backends import model_file as mf
 from logocap_ros.backends.model_estimator import model_backend, model_config
+from model_helpers import identity_onnx
 import pytest
 
-onnx = pytest.importorskip('onnx', reason='needs onnx (pip install onnx)')
-helper, TensorProto = onnx.helper, onnx.TensorProto
+pytest.importorskip('onnx', reason='needs onnx (pip install onnx)')
 
 GOOD = {'arch': 'w48', 'flip_test': 'False', 'input_hw': '512x704', 'input_size': '512',
         'network_dtype': 'fp32', 'opset': '17', 'weights_sha256': 'ab' * 32,
@@ -30,17 +30,7 @@ GOOD = {'arch': 'w48', 'flip_test': 'False', 'input_hw': '512x704', 'input_size'
 
 def tiny_onnx(path, meta, hw=(512, 704), opset=17):
     """Write an Identity graph with input ``images`` [1, 3, H, W] (None: dynamic) and metadata."""
-    dims = [1, 3] + (list(hw) if hw else ['height', 'width'])
-    graph = helper.make_graph(
-        [helper.make_node('Identity', ['images'], ['poses'])], 'g',
-        [helper.make_tensor_value_info('images', TensorProto.FLOAT, dims)],
-        [helper.make_tensor_value_info('poses', TensorProto.FLOAT, dims)])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', opset)])
-    for key, value in meta.items():
-        prop = model.metadata_props.add()
-        prop.key, prop.value = mf.PREFIX + key, value
-    onnx.save(model, str(path))
-    return path
+    return identity_onnx(path, hw, {mf.PREFIX + k: v for k, v in meta.items()}, opset)
 
 
 def test_good_file_gives_every_fact(tmp_path):

@@ -26,6 +26,7 @@ import time
 
 from fake_tensorrt import FakeTrtRuntime
 from logocap_ros.backends import build_engine, engine_cache, export_onnx, tensorrt_backend
+from model_helpers import identity_onnx
 import numpy as np
 import pytest
 
@@ -60,19 +61,13 @@ class _Builds:
 @pytest.fixture
 def fake_gpu(tmp_path, monkeypatch):
     """Fake CUDA, TensorRT, export and build; return (builds, loaded engine paths)."""
-    onnx = pytest.importorskip('onnx')
+    pytest.importorskip('onnx')
     import torch
-    from onnx import helper, TensorProto
 
     def cached_onnx(net, hw, flip_test, **kw):
         path = tmp_path / f'w32-{hw[0]}x{hw[1]}.onnx'
         if not path.exists():
-            graph = helper.make_graph(
-                [helper.make_node('Identity', ['images'], ['poses'])], 'g',
-                [helper.make_tensor_value_info('images', TensorProto.FLOAT, [1, 3, *hw])],
-                [helper.make_tensor_value_info('poses', TensorProto.FLOAT, [1, 3, *hw])])
-            onnx.save(helper.make_model(graph), str(path))
-            export_onnx.write_metadata(path, {'logocap_ros.input_hw': f'{hw[0]}x{hw[1]}'})
+            identity_onnx(path, hw, {'logocap_ros.input_hw': f'{hw[0]}x{hw[1]}'})
         return path
 
     loads = []

@@ -21,6 +21,7 @@ import json
 import subprocess
 import sys
 
+from model_helpers import identity_onnx
 import no_torch_env
 import numpy as np
 import pytest
@@ -115,14 +116,8 @@ def test_offline_from_a_model_file_without_torch(tmp_path):
 
 
 def test_triton_writer_refuses_a_model_file_without_metadata(tmp_path, capsys):
-    onnx = pytest.importorskip('onnx', reason='needs onnx (pip install onnx)')
-    from onnx import helper, TensorProto
-    graph = helper.make_graph(
-        [helper.make_node('Identity', ['images'], ['poses'])], 'g',
-        [helper.make_tensor_value_info('images', TensorProto.FLOAT, [1, 3, 64, 64])],
-        [helper.make_tensor_value_info('poses', TensorProto.FLOAT, [1, 3, 64, 64])])
-    bare = tmp_path / 'bare.onnx'
-    onnx.save(helper.make_model(graph), str(bare))
+    pytest.importorskip('onnx', reason='needs onnx (pip install onnx)')
+    bare = identity_onnx(tmp_path / 'bare.onnx', (64, 64))
     from logocap_ros.tools import triton_repo
     assert triton_repo.main(['--model', str(bare), '--out', str(tmp_path / 'repo')]) == 1
     assert 'lacks logocap_ros.arch' in capsys.readouterr().err

@@ -126,6 +126,13 @@ def _alloc(table, size):
     return _OK, address
 
 
+def _release(table, handle):
+    if int(handle) not in table:
+        return (cudaError_t.cudaErrorInvalidValue,)
+    del table[int(handle)]
+    return (_OK,)
+
+
 def cudaMalloc(size):  # noqa: N802
     return _alloc(STATE.device_mem, size)
 
@@ -135,13 +142,11 @@ def cudaMallocHost(size):  # noqa: N802
 
 
 def cudaFree(ptr):  # noqa: N802
-    return (_OK,) if STATE.device_mem.pop(int(ptr), None) is not None else \
-        (cudaError_t.cudaErrorInvalidValue,)
+    return _release(STATE.device_mem, ptr)
 
 
 def cudaFreeHost(ptr):  # noqa: N802
-    return (_OK,) if STATE.host_mem.pop(int(ptr), None) is not None else \
-        (cudaError_t.cudaErrorInvalidValue,)
+    return _release(STATE.host_mem, ptr)
 
 
 def inside(table, address: int, size: int) -> bool:
@@ -183,8 +188,7 @@ def cudaStreamCreate():  # noqa: N802
 
 
 def cudaStreamDestroy(stream):  # noqa: N802
-    return (_OK,) if STATE.streams.pop(int(stream), 'missing') != 'missing' else \
-        (cudaError_t.cudaErrorInvalidValue,)
+    return _release(STATE.streams, stream)
 
 
 def cudaStreamSynchronize(stream):  # noqa: N802
@@ -223,13 +227,11 @@ def cudaGraphInstantiate(graph, flags):  # noqa: N802
 
 
 def cudaGraphDestroy(graph):  # noqa: N802
-    return (_OK,) if STATE.graphs.pop(int(graph), None) is not None else \
-        (cudaError_t.cudaErrorInvalidValue,)
+    return _release(STATE.graphs, graph)
 
 
 def cudaGraphExecDestroy(graph_exec):  # noqa: N802
-    return (_OK,) if STATE.execs.pop(int(graph_exec), None) is not None else \
-        (cudaError_t.cudaErrorInvalidValue,)
+    return _release(STATE.execs, graph_exec)
 
 
 def cudaGraphLaunch(graph_exec, stream):  # noqa: N802
